@@ -1,0 +1,75 @@
+import { type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { createHash } from 'node:crypto';
+import { AuditService } from '../audit/audit.service.js';
+import { describeRequest, rawResponse } from '../http/request-context.js';
+import { IS_PUBLIC_KEY } from '../zero-trust.constants.js';
+import { classifyRejection } from './access-token-rejection.js';
+import type { ZeroTrustPrincipal } from './principal.interface.js';
+
+/**
+ * The global deny-by-default guard: every request needs a valid access token unless its route or
+ * controller is `@Public()`. Clients get one uniform 401; the reason goes to the audit trail.
+ * Subclass and override the protected hooks instead of forking.
+ */
+@Injectable()
+export class JwtAuthGuard extends AuthGuard() {
+  constructor(
+    protected readonly reflector: Reflector,
+    protected readonly audit: AuditService,
+    strategyName: string,
+  ) {
+    super({ defaultStrategy: strategyName, session: false });
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.isPublic(context)) return true;
+    if (context.getType() !== 'http') {
+      // Only HTTP is covered so far: refuse other transports rather than let them through unchecked.
+      throw new UnauthorizedException();
+    }
+    return (await super.canActivate(context)) as boolean;
+  }
+
+  protected isPublic(context: ExecutionContext): boolean {
+    return this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]) === true;
+  }
+
+  override handleRequest<TUser = ZeroTrustPrincipal>(error: unknown, user: unknown, info: unknown, context: ExecutionContext): TUser {
+    const request = context.switchToHttp().getRequest<object>();
+    if (!error && user) {
+      const principal = user as ZeroTrustPrincipal;
+      this.audit.publish({
+        type: 'auth.success',
+        outcome: 'success',
+        ...describeRequest(request),
+        principal: { subject: principal.subject, sessionId: principal.sessionId },
+      });
+      return user as TUser;
+    }
+    const reason = classifyRejection(error ?? info);
+    this.audit.publish({
+      type: 'auth.failure',
+      outcome: 'failure',
+      reason,
+      ...describeRequest(request),
+      details: this.tokenFingerprint(request),
+    });
+    this.challenge(context, reason === 'missing_token');
+    throw new UnauthorizedException();
+  }
+
+  /** RFC 6750 §3: a 401 names the scheme, and says `invalid_token` when a token was presented. */
+  protected challenge(context: ExecutionContext, missing: boolean): void {
+    const value = missing ? 'Bearer' : 'Bearer error="invalid_token"';
+    rawResponse(context.switchToHttp().getResponse<object>()).setHeader('WWW-Authenticate', value);
+  }
+
+  /** A short hash lets an operator correlate failures of one token without the token in logs. */
+  private tokenFingerprint(request: object): Record<string, string> | undefined {
+    const header = (request as { headers?: Record<string, unknown> }).headers?.authorization;
+    if (typeof header !== 'string' || header.length === 0) return undefined;
+    return { tokenSha256: createHash('sha256').update(header).digest('hex').slice(0, 12) };
+  }
+}

@@ -1,0 +1,64 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { STATUS_CODES } from 'node:http';
+import { throwError } from 'rxjs';
+import { REQUEST_ID_HEADER } from '../zero-trust.constants.js';
+import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
+import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
+import { assignRequestId, rawResponse } from './request-context.js';
+import { applyHeaders } from './security-headers.js';
+
+export interface ErrorBody {
+  statusCode: number;
+  message: string | string[];
+  error: string;
+}
+
+/**
+ * Every HTTP error leaves in one shape, `{statusCode, message, error}`, with no stack, SQL or
+ * driver detail. 5xx answers are generic and logged with the request id so an operator can find
+ * them. Headers are applied here too because some errors (a body parser's 413/400) happen before
+ * any middleware runs.
+ */
+@Catch()
+export class ZeroTrustExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ZeroTrustExceptionFilter');
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost) {
+    if (host.getType() !== 'http') return throwError(() => exception);
+    const http = host.switchToHttp();
+    const request = http.getRequest<object>();
+    const response = http.getResponse<object>();
+    const requestId = assignRequestId(request);
+    const body = this.toBody(exception);
+    if (body.statusCode >= 500) {
+      this.logger.error(`request ${requestId} failed`, exception instanceof Error ? exception.stack : String(exception));
+    }
+    const res = rawResponse(response);
+    if (res.headersSent) return;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    applyHeaders(res, this.config.headers);
+    this.adapterHost.httpAdapter.reply(response, body, body.statusCode);
+  }
+
+  protected toBody(exception: unknown): ErrorBody {
+    const statusCode = exception instanceof HttpException ? exception.getStatus() : 500;
+    const error = STATUS_CODES[statusCode] ?? 'Error';
+    if (statusCode >= 500 || !(exception instanceof HttpException)) {
+      return { statusCode, message: statusCode === 500 ? 'Internal server error' : error, error };
+    }
+    const payload = exception.getResponse();
+    if (typeof payload === 'string') return { statusCode, message: payload, error };
+    const message = (payload as { message?: unknown }).message;
+    const safeMessage =
+      typeof message === 'string' || (Array.isArray(message) && message.every((m) => typeof m === 'string'))
+        ? (message as string | string[])
+        : error;
+    return { statusCode, message: safeMessage, error };
+  }
+}

@@ -1,0 +1,35 @@
+// The whole public API of nestjs-zero-trust. Anything not exported here is internal.
+export { ZeroTrustModule } from './zero-trust.module.js';
+export { ZERO_TRUST_MODULE_OPTIONS } from './zero-trust.module-definition.js';
+export { ZERO_TRUST_DEFAULTS, resolveZeroTrustOptions } from './zero-trust.options.js';
+export type { ZeroTrustModuleOptions, ResolvedZeroTrustConfig } from './zero-trust.options.js';
+export { ZERO_TRUST_CONFIG } from './zero-trust.internal-constants.js';
+export { ZeroTrustConfigurationError } from './zero-trust-configuration.error.js';
+export { IS_PUBLIC_KEY, REQUEST_ID_HEADER, SECURITY_HEADERS_KEY } from './zero-trust.constants.js';
+
+export { Public } from './auth/public.decorator.js';
+export { CurrentUser } from './auth/current-user.decorator.js';
+export type { ZeroTrustPrincipal } from './auth/principal.interface.js';
+export { JwtAuthGuard } from './auth/jwt-auth.guard.js';
+export { AccessTokenStrategy } from './auth/access-token.strategy.js';
+export { TokenService } from './auth/token.service.js';
+export type { AccessTokenRequest, IssuedAccessToken } from './auth/token.service.js';
+export { ACCESS_TOKEN_ALGORITHMS, generateEphemeralSigningKey, KeyRing } from './auth/key-ring.js';
+export type { AccessTokenAlgorithm, SigningKeyOptions, ResolvedKey } from './auth/key-ring.js';
+export { AccessTokenRejection } from './auth/access-token-rejection.js';
+export type { AuthFailureReason } from './auth/access-token-rejection.js';
+
+export { SecurityHeaders } from './http/security-headers.decorator.js';
+export { DEFAULT_SECURITY_HEADERS } from './http/security-headers.js';
+export type { SecurityHeaderOverrides } from './http/security-headers.js';
+export { ZeroTrustExceptionFilter } from './http/zero-trust-exception.filter.js';
+export type { ErrorBody } from './http/zero-trust-exception.filter.js';
+export { requestIdOf } from './http/request-context.js';
+
+export { ZeroTrustValidationPipe, ZERO_TRUST_VALIDATION_OPTIONS } from './validation/zero-trust-validation.pipe.js';
+
+export { AuditService } from './audit/audit.service.js';
+export type { AuditEventInput } from './audit/audit.service.js';
+export type { AuditEvent, AuditEventType, AuditOutcome } from './audit/audit-event.interface.js';
+export type { AuditSink } from './audit/audit-sink.interface.js';
+export { LoggerAuditSink } from './audit/logger-audit.sink.js';

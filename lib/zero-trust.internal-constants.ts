@@ -1,0 +1,5 @@
+/** The resolved, validated options: what every provider reads (never the raw user input). */
+export const ZERO_TRUST_CONFIG = Symbol('zero-trust:config');
+
+/** Per-request state kept on the Node.js request object, out of reach of user-controlled keys. */
+export const REQUEST_STATE = Symbol('zero-trust:request-state');

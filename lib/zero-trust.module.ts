@@ -1,0 +1,46 @@
+import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, Reflector } from '@nestjs/core';
+import { AuditService } from './audit/audit.service.js';
+import { AccessTokenStrategy } from './auth/access-token.strategy.js';
+import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
+import { TokenService } from './auth/token.service.js';
+import { RequestHardeningMiddleware } from './http/request-hardening.middleware.js';
+import { SecurityHeadersInterceptor } from './http/security-headers.interceptor.js';
+import { ZeroTrustExceptionFilter } from './http/zero-trust-exception.filter.js';
+import { ZeroTrustValidationPipe } from './validation/zero-trust-validation.pipe.js';
+import { ZERO_TRUST_CONFIG } from './zero-trust.internal-constants.js';
+import { ZERO_TRUST_MODULE_OPTIONS, ZeroTrustConfigurableModule } from './zero-trust.module-definition.js';
+import { resolveZeroTrustOptions, type ZeroTrustModuleOptions } from './zero-trust.options.js';
+
+/**
+ * Importing this module makes the whole application deny-by-default: every route needs a valid
+ * access token unless marked `@Public()`, every body is validated against a whitelist, every
+ * response carries security headers, and every authentication outcome is audited.
+ */
+@Module({
+  providers: [
+    {
+      provide: ZERO_TRUST_CONFIG,
+      useFactory: (options: ZeroTrustModuleOptions) => resolveZeroTrustOptions(options),
+      inject: [ZERO_TRUST_MODULE_OPTIONS],
+    },
+    AuditService,
+    TokenService,
+    AccessTokenStrategy,
+    {
+      provide: APP_GUARD,
+      useFactory: (reflector: Reflector, audit: AuditService, strategy: AccessTokenStrategy) =>
+        new JwtAuthGuard(reflector, audit, strategy.passportName),
+      inject: [Reflector, AuditService, AccessTokenStrategy],
+    },
+    { provide: APP_PIPE, useFactory: () => new ZeroTrustValidationPipe() },
+    { provide: APP_FILTER, useClass: ZeroTrustExceptionFilter },
+    { provide: APP_INTERCEPTOR, useClass: SecurityHeadersInterceptor },
+  ],
+  exports: [TokenService, AuditService, ZERO_TRUST_CONFIG],
+})
+export class ZeroTrustModule extends ZeroTrustConfigurableModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestHardeningMiddleware).forRoutes('*');
+  }
+}

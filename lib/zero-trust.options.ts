@@ -1,0 +1,238 @@
+import { Logger } from '@nestjs/common';
+import type { AuditSink } from './audit/audit-sink.interface.js';
+import { LoggerAuditSink } from './audit/logger-audit.sink.js';
+import {
+  ACCESS_TOKEN_ALGORITHMS,
+  type AccessTokenAlgorithm,
+  generateEphemeralSigningKey,
+  KeyRing,
+  type ResolvedKey,
+  resolveKey,
+  type SigningKeyOptions,
+} from './auth/key-ring.js';
+import { resolveSecurityHeaders, type SecurityHeaderOverrides, type ResolvedHeaders } from './http/security-headers.js';
+import { ZeroTrustConfigurationError } from './zero-trust-configuration.error.js';
+
+/**
+ * Options of `ZeroTrustModule.forRoot()` / `forRootAsync()`. Every field is defaulted on its own
+ * (see `ZERO_TRUST_DEFAULTS`), so setting one never drops the others.
+ */
+export interface ZeroTrustModuleOptions {
+  /** Expected `iss` of access tokens, and the `iss` this app writes when it issues them. Required. */
+  issuer: string;
+  /** Accepted `aud` values; tokens this app issues carry the first. Required. */
+  audience: string | string[];
+  /**
+   * Signing/verification keys, each bound to one algorithm. When omitted outside production, an
+   * ephemeral ES256 key is generated at boot with a warning; in production the module refuses to start.
+   */
+  keys?: SigningKeyOptions[];
+  /** Algorithm allow-list. Default `['ES256']`. `none` can never be listed. */
+  algorithms?: AccessTokenAlgorithm[];
+  /** `kid` of the key that signs new tokens. Default: the first key that has private material. */
+  signingKeyId?: string;
+  /** Lifetime of issued access tokens, in seconds. Default 900 (15 min). */
+  accessTokenTtl?: number;
+  /** Longest `exp - iat` accepted, in seconds, even with a valid signature. Default 900, at most 3600. */
+  maxTokenLifetime?: number;
+  /** Clock skew allowed on `exp`, `nbf` and `iat`, in seconds. Default 5, at most 60. */
+  clockTolerance?: number;
+  /** Largest request body accepted, in bytes; larger ones get 413. Default 102400 (100 kB). */
+  bodyLimit?: number;
+  /** Media types a request body may have; others get 415. Default `['application/json']`. */
+  allowedContentTypes?: string[];
+  /** App-wide header overrides: a value replaces the default, `false` removes the header. */
+  securityHeaders?: SecurityHeaderOverrides;
+  /** Where audit events go. Default: one JSON line per event on Nest's Logger. */
+  auditSinks?: AuditSink[];
+  /** Environment used for production-only checks. Default `process.env.NODE_ENV`. */
+  environment?: string;
+}
+
+export const ZERO_TRUST_DEFAULTS = {
+  algorithms: ['ES256'] as AccessTokenAlgorithm[],
+  accessTokenTtl: 900,
+  maxTokenLifetime: 900,
+  clockTolerance: 5,
+  bodyLimit: 100 * 1024,
+  allowedContentTypes: ['application/json'],
+} as const;
+
+const LIMITS = { maxTokenLifetime: 3600, clockTolerance: 60 } as const;
+
+const KNOWN_OPTIONS: ReadonlyArray<keyof ZeroTrustModuleOptions> = [
+  'issuer',
+  'audience',
+  'keys',
+  'algorithms',
+  'signingKeyId',
+  'accessTokenTtl',
+  'maxTokenLifetime',
+  'clockTolerance',
+  'bodyLimit',
+  'allowedContentTypes',
+  'securityHeaders',
+  'auditSinks',
+  'environment',
+];
+
+/** What the providers read: validated, defaulted, keys parsed. Built once at boot. */
+export interface ResolvedZeroTrustConfig {
+  readonly issuer: string;
+  readonly audiences: readonly string[];
+  readonly algorithms: readonly AccessTokenAlgorithm[];
+  readonly keyRing: KeyRing;
+  readonly accessTokenTtl: number;
+  readonly maxTokenLifetime: number;
+  readonly clockTolerance: number;
+  readonly bodyLimit: number;
+  readonly allowedContentTypes: readonly string[];
+  readonly headers: ResolvedHeaders;
+  readonly auditSinks: readonly AuditSink[];
+  readonly production: boolean;
+}
+
+export function closestName(input: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let previous = row[0];
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const current = row[j];
+        row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+        previous = current;
+      }
+    }
+    return row[b.length];
+  };
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const candidate of candidates) {
+    const d = distance(input.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function seconds(name: string, value: number | undefined, fallback: number, max?: number): number {
+  const result = value ?? fallback;
+  if (!Number.isInteger(result) || result < 0 || (max !== undefined && result > max)) {
+    throw new ZeroTrustConfigurationError(
+      `${name} must be a whole number of seconds${max !== undefined ? ` from 0 to ${max}` : ''} (got ${value}).`,
+    );
+  }
+  return result;
+}
+
+function nonEmptyString(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new ZeroTrustConfigurationError(`${name} is required and must be a non-empty string (got ${JSON.stringify(value)}).`);
+  }
+  return value;
+}
+
+/** Validates and defaults the options. Throws a `ZeroTrustConfigurationError` that says how to fix each mistake. */
+export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions): ResolvedZeroTrustConfig {
+  if (!options || typeof options !== 'object') {
+    throw new ZeroTrustConfigurationError('ZeroTrustModule.forRoot() needs an options object with at least `issuer` and `audience`.');
+  }
+  for (const name of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.includes(name as keyof ZeroTrustModuleOptions)) {
+      const hint = closestName(name, KNOWN_OPTIONS);
+      throw new ZeroTrustConfigurationError(`unknown option "${name}".${hint ? ` Did you mean "${hint}"?` : ''}`);
+    }
+  }
+  const environment = options.environment ?? process.env.NODE_ENV ?? 'development';
+  const production = environment === 'production';
+  const issuer = nonEmptyString('issuer', options.issuer);
+  const audiences = (Array.isArray(options.audience) ? options.audience : [options.audience]).map((value, i) =>
+    nonEmptyString(`audience[${i}]`, value),
+  );
+  if (audiences.length === 0) throw new ZeroTrustConfigurationError('audience must name at least one audience.');
+
+  const algorithms = options.algorithms ?? [...ZERO_TRUST_DEFAULTS.algorithms];
+  if (!Array.isArray(algorithms) || algorithms.length === 0) {
+    throw new ZeroTrustConfigurationError(`algorithms must list at least one of ${ACCESS_TOKEN_ALGORITHMS.join(', ')}.`);
+  }
+  for (const alg of algorithms) {
+    if (!ACCESS_TOKEN_ALGORITHMS.includes(alg)) {
+      throw new ZeroTrustConfigurationError(
+        `algorithm ${JSON.stringify(alg)} is not allowed. Use ${ACCESS_TOKEN_ALGORITHMS.join(', ')}` +
+          (String(alg).toLowerCase() === 'none'
+            ? ' (unsigned tokens are never accepted).'
+            : alg === ('EdDSA' as string)
+              ? ' (EdDSA needs a verifier other than jsonwebtoken 9, which passport-jwt uses).'
+              : '.'),
+      );
+    }
+  }
+
+  let keyOptions = options.keys;
+  if (!keyOptions || keyOptions.length === 0) {
+    if (production) {
+      throw new ZeroTrustConfigurationError(
+        'no signing keys configured in production. Set `keys` (for example from a PKCS#8 PEM in an environment ' +
+          'variable; generate one with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`).',
+      );
+    }
+    if (!algorithms.includes('ES256')) {
+      throw new ZeroTrustConfigurationError('no keys configured and ES256 is not allowed, so no ephemeral key can be made: set `keys`.');
+    }
+    new Logger('ZeroTrustModule').warn(
+      'No signing keys configured: generated an EPHEMERAL ES256 key. Tokens die at every restart and are not ' +
+        'shared between instances. Configure `keys` before production (the module refuses to start there without them).',
+    );
+    keyOptions = [generateEphemeralSigningKey()];
+  }
+  const kids = new Set<string>();
+  const keys: ResolvedKey[] = keyOptions.map((key, i) => {
+    const resolved = resolveKey(key, `keys[${i}]`);
+    if (kids.has(resolved.kid)) throw new ZeroTrustConfigurationError(`keys[${i}].kid "${resolved.kid}" is used twice: kids must be unique.`);
+    kids.add(resolved.kid);
+    if (!algorithms.includes(resolved.alg)) {
+      throw new ZeroTrustConfigurationError(
+        `keys[${i}] ("${resolved.kid}") is an ${resolved.alg} key but algorithms allows only ${algorithms.join(', ')}: ` +
+          `add ${resolved.alg} to \`algorithms\` or remove the key.`,
+      );
+    }
+    return resolved;
+  });
+  let signingKey: ResolvedKey | undefined;
+  if (options.signingKeyId !== undefined) {
+    signingKey = keys.find((key) => key.kid === options.signingKeyId);
+    if (!signingKey?.signKey) {
+      throw new ZeroTrustConfigurationError(`signingKeyId "${options.signingKeyId}" must name a configured key that has a privateKey or secret.`);
+    }
+  } else {
+    signingKey = keys.find((key) => key.signKey);
+  }
+
+  const maxTokenLifetime = seconds('maxTokenLifetime', options.maxTokenLifetime, ZERO_TRUST_DEFAULTS.maxTokenLifetime, LIMITS.maxTokenLifetime);
+  const accessTokenTtl = seconds('accessTokenTtl', options.accessTokenTtl, ZERO_TRUST_DEFAULTS.accessTokenTtl, maxTokenLifetime);
+  if (accessTokenTtl === 0) throw new ZeroTrustConfigurationError('accessTokenTtl must be at least 1 second.');
+  const clockTolerance = seconds('clockTolerance', options.clockTolerance, ZERO_TRUST_DEFAULTS.clockTolerance, LIMITS.clockTolerance);
+
+  const bodyLimit = options.bodyLimit ?? ZERO_TRUST_DEFAULTS.bodyLimit;
+  if (!Number.isInteger(bodyLimit) || bodyLimit < 1) {
+    throw new ZeroTrustConfigurationError(`bodyLimit must be a positive whole number of bytes (got ${options.bodyLimit}).`);
+  }
+  const allowedContentTypes = (options.allowedContentTypes ?? ZERO_TRUST_DEFAULTS.allowedContentTypes).map((type) =>
+    nonEmptyString('allowedContentTypes[]', type).toLowerCase(),
+  );
+
+  return {
+    issuer,
+    audiences,
+    algorithms,
+    keyRing: new KeyRing(keys, signingKey),
+    accessTokenTtl,
+    maxTokenLifetime,
+    clockTolerance,
+    bodyLimit,
+    allowedContentTypes,
+    headers: resolveSecurityHeaders(options.securityHeaders),
+    auditSinks: options.auditSinks ?? [new LoggerAuditSink()],
+    production,
+  };
+}
