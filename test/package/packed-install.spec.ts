@@ -1,0 +1,108 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const nest = join(root, 'node_modules/.bin/nest');
+const run = (command: string, args: string[], cwd: string) =>
+  execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'development' } });
+
+/** Starts a Node process and resolves once it answers HTTP on `port`. */
+async function start(args: string[], cwd: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { cwd, env: { ...process.env, PORT: String(port), NODE_ENV: 'development' }, stdio: 'pipe' });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${output}`);
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      return child;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  child.kill();
+  throw new Error(`no answer on port ${port}:\n${output}`);
+}
+
+async function expectDeniedWithHeaders(port: number) {
+  const response = await fetch(`http://127.0.0.1:${port}/`);
+  expect(response.status).toBe(401);
+  expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
+  expect(response.headers.get('strict-transport-security')).toContain('preload');
+  expect(response.headers.get('x-powered-by')).toBeNull();
+  expect(await response.json()).toEqual({ statusCode: 401, message: 'Unauthorized', error: 'Unauthorized' });
+}
+
+/**
+ * The package as users get it: `npm pack`, installed from the tarball into a fresh app made by the
+ * real `nest new` (an ESM app with `.js` import suffixes), built and booted; then required from
+ * CommonJS in the same app.
+ */
+describe('packed package in a fresh `nest new` app', () => {
+  const work = mkdtempSync(join(tmpdir(), 'zt-pack-'));
+  const app = join(work, 'consumer');
+  let tarball: string;
+  const children: ChildProcess[] = [];
+
+  beforeAll(() => {
+    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    tarball = join(work, packed[0].filename);
+    const files = packed[0].files.map((f) => f.path);
+    expect(files).toContain('dist/index.js');
+    expect(files).toContain('dist/index.d.ts');
+    expect(files.some((f) => f.startsWith('lib/') || f.startsWith('test/') || f.startsWith('sample/'))).toBe(false);
+
+    run(nest, ['new', 'consumer', '--skip-install', '--skip-git', '--package-manager', 'npm'], work);
+    const modulePath = join(app, 'src/app.module.ts');
+    const source = readFileSync(modulePath, 'utf8')
+      .replace("import { Module } from '@nestjs/common';", "import { Module } from '@nestjs/common';\nimport { ZeroTrustModule } from 'nestjs-zero-trust';")
+      .replace('imports: [],', "imports: [ZeroTrustModule.forRoot({ issuer: 'http://localhost', audience: 'consumer' })],");
+    expect(source).toContain('ZeroTrustModule.forRoot');
+    writeFileSync(modulePath, source);
+    run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball, '@nestjs/passport', 'passport', 'class-validator', 'class-transformer'], app);
+    run(nest, ['build'], app);
+  }, 600_000);
+
+  afterAll(() => {
+    for (const child of children) child.kill();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('boots the ESM app deny-by-default, with security headers on the 401', async () => {
+    const port = 38000 + Math.floor(Math.random() * 1000);
+    children.push(await start(['dist/main.js'], app, port));
+    await expectDeniedWithHeaders(port);
+  });
+
+  it('boots from CommonJS through require(esm)', async () => {
+    writeFileSync(
+      join(app, 'cjs-app.cjs'),
+      `require('reflect-metadata');
+const { Controller, Get, Module } = require('@nestjs/common');
+const { NestFactory } = require('@nestjs/core');
+const { ZeroTrustModule, Public } = require('nestjs-zero-trust');
+class HelloController { hello() { return 'hi'; } open() { return 'open'; } }
+for (const name of ['hello', 'open']) {
+  const descriptor = Object.getOwnPropertyDescriptor(HelloController.prototype, name);
+  Get(name === 'open' ? 'open' : '')(HelloController.prototype, name, descriptor);
+}
+Public()(HelloController.prototype, 'open', Object.getOwnPropertyDescriptor(HelloController.prototype, 'open'));
+Controller()(HelloController);
+class AppModule {}
+Module({ imports: [ZeroTrustModule.forRoot({ issuer: 'http://localhost', audience: 'cjs' })], controllers: [HelloController] })(AppModule);
+NestFactory.create(AppModule, { logger: false }).then((app) => app.listen(process.env.PORT));
+`,
+    );
+    const port = 39000 + Math.floor(Math.random() * 1000);
+    children.push(await start(['cjs-app.cjs'], app, port));
+    await expectDeniedWithHeaders(port);
+    const open = await fetch(`http://127.0.0.1:${port}/open`);
+    expect(open.status).toBe(200);
+    expect(await open.text()).toBe('open');
+  });
+});
