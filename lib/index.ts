@@ -5,7 +5,16 @@ export { ZERO_TRUST_DEFAULTS, resolveZeroTrustOptions } from './zero-trust.optio
 export type { ZeroTrustModuleOptions, ResolvedZeroTrustConfig } from './zero-trust.options.js';
 export { ZERO_TRUST_CONFIG } from './zero-trust.internal-constants.js';
 export { ZeroTrustConfigurationError } from './zero-trust-configuration.error.js';
-export { IS_PUBLIC_KEY, REQUEST_ID_HEADER, SECURITY_HEADERS_KEY } from './zero-trust.constants.js';
+export {
+  AUTHENTICATED_KEY,
+  IS_PUBLIC_KEY,
+  OWNS_RESOURCE_KEY,
+  REQUEST_ID_HEADER,
+  ROLES_KEY,
+  SCOPES_KEY,
+  SECURITY_HEADERS_KEY,
+  SENSITIVE_FIELDS_KEY,
+} from './zero-trust.constants.js';
 
 export { Public } from './auth/public.decorator.js';
 export { CurrentUser } from './auth/current-user.decorator.js';
@@ -18,6 +27,21 @@ export { ACCESS_TOKEN_ALGORITHMS, generateEphemeralSigningKey, KeyRing } from '.
 export type { AccessTokenAlgorithm, SigningKeyOptions, ResolvedKey } from './auth/key-ring.js';
 export { AccessTokenRejection } from './auth/access-token-rejection.js';
 export type { AuthFailureReason } from './auth/access-token-rejection.js';
+
+export { Authenticated } from './authz/authenticated.decorator.js';
+export { Scopes } from './authz/scopes.decorator.js';
+export { Roles } from './authz/roles.decorator.js';
+export { OwnsResource } from './authz/owns-resource.decorator.js';
+export type { EntityClass, OwnershipRule, OwnsResourceOptions, ParentResourceOptions } from './authz/owns-resource.decorator.js';
+export { OwnedResource } from './authz/owned-resource.decorator.js';
+export { Owned, OwnedRepositoryPipe } from './authz/owned.decorator.js';
+export { OwnedRepository } from './authz/owned.repository.js';
+export type { OwnedFindOptions } from './authz/owned.repository.js';
+export { AuthorizationGuard } from './authz/authorization.guard.js';
+export { RoutePolicies } from './authz/route-policy.js';
+export type { RoutePolicy } from './authz/route-policy.js';
+export { EntityAccess } from './authz/entity-access.js';
+export { Sensitive } from './authz/sensitive.decorator.js';
 
 export { SecurityHeaders } from './http/security-headers.decorator.js';
 export { DEFAULT_SECURITY_HEADERS } from './http/security-headers.js';
@@ -33,3 +57,5 @@ export type { AuditEventInput } from './audit/audit.service.js';
 export type { AuditEvent, AuditEventType, AuditOutcome } from './audit/audit-event.interface.js';
 export type { AuditSink } from './audit/audit-sink.interface.js';
 export { LoggerAuditSink } from './audit/logger-audit.sink.js';
+export { MemoryAuditSink } from './audit/memory-audit.sink.js';
+export type { AuditQuery } from './audit/memory-audit.sink.js';

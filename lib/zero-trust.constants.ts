@@ -4,3 +4,8 @@ export const SECURITY_HEADERS_KEY = 'zero-trust:security-headers';
 
 /** Response header that carries the id of every request (also in audit events and 5xx logs). */
 export const REQUEST_ID_HEADER = 'X-Request-Id';
+export const SCOPES_KEY = 'zero-trust:scopes';
+export const ROLES_KEY = 'zero-trust:roles';
+export const AUTHENTICATED_KEY = 'zero-trust:authenticated';
+export const OWNS_RESOURCE_KEY = 'zero-trust:owns-resource';
+export const SENSITIVE_FIELDS_KEY = 'zero-trust:sensitive-fields';

@@ -1,9 +1,15 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, Reflector } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, DiscoveryModule, Reflector } from '@nestjs/core';
 import { AuditService } from './audit/audit.service.js';
 import { AccessTokenStrategy } from './auth/access-token.strategy.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import { TokenService } from './auth/token.service.js';
+import { AuthorizationGuard } from './authz/authorization.guard.js';
+import { EntityAccess } from './authz/entity-access.js';
+import { OwnedRepositoryPipe } from './authz/owned.decorator.js';
+import { RoutePolicies } from './authz/route-policy.js';
+import { RouteRulesCheck } from './authz/route-rules.check.js';
+import { SensitiveFieldsInterceptor } from './authz/sensitive-fields.interceptor.js';
 import { RequestHardeningMiddleware } from './http/request-hardening.middleware.js';
 import { SecurityHeadersInterceptor } from './http/security-headers.interceptor.js';
 import { ZeroTrustExceptionFilter } from './http/zero-trust-exception.filter.js';
@@ -18,6 +24,7 @@ import { resolveZeroTrustOptions, type ZeroTrustModuleOptions } from './zero-tru
  * response carries security headers, and every authentication outcome is audited.
  */
 @Module({
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: ZERO_TRUST_CONFIG,
@@ -33,11 +40,18 @@ import { resolveZeroTrustOptions, type ZeroTrustModuleOptions } from './zero-tru
         new JwtAuthGuard(reflector, audit, strategy.passportName),
       inject: [Reflector, AuditService, AccessTokenStrategy],
     },
+    // Registered after the authentication guard: Nest runs global guards in this order.
+    { provide: APP_GUARD, useClass: AuthorizationGuard },
+    RoutePolicies,
+    EntityAccess,
+    OwnedRepositoryPipe,
+    RouteRulesCheck,
     { provide: APP_PIPE, useFactory: () => new ZeroTrustValidationPipe() },
     { provide: APP_FILTER, useClass: ZeroTrustExceptionFilter },
     { provide: APP_INTERCEPTOR, useClass: SecurityHeadersInterceptor },
+    { provide: APP_INTERCEPTOR, useClass: SensitiveFieldsInterceptor },
   ],
-  exports: [TokenService, AuditService, ZERO_TRUST_CONFIG],
+  exports: [TokenService, AuditService, EntityAccess, OwnedRepositoryPipe, ZERO_TRUST_CONFIG],
 })
 export class ZeroTrustModule extends ZeroTrustConfigurableModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

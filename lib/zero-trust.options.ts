@@ -45,6 +45,16 @@ export interface ZeroTrustModuleOptions {
   securityHeaders?: SecurityHeaderOverrides;
   /** Where audit events go. Default: one JSON line per event on Nest's Logger. */
   auditSinks?: AuditSink[];
+  /**
+   * `strict` (default): every non-public route must declare a rule (`@OwnsResource`, `@Scopes`, `@Roles`
+   * or `@Authenticated`) or the app refuses to start. `report`: such routes are listed as a warning at
+   * boot and any signed-in user may call them (for adopting the module in an existing app).
+   */
+  authorization?: 'strict' | 'report';
+  /** Largest page an `OwnedRepository.find()` returns. Default 100. */
+  maxPageSize?: number;
+  /** Injection token of the TypeORM DataSource used by ownership checks. Default: TypeORM's `DataSource`. */
+  dataSource?: string | symbol | (abstract new (...args: never[]) => unknown);
   /** Environment used for production-only checks. Default `process.env.NODE_ENV`. */
   environment?: string;
 }
@@ -56,6 +66,8 @@ export const ZERO_TRUST_DEFAULTS = {
   clockTolerance: 5,
   bodyLimit: 100 * 1024,
   allowedContentTypes: ['application/json'],
+  authorization: 'strict',
+  maxPageSize: 100,
 } as const;
 
 const LIMITS = { maxTokenLifetime: 3600, clockTolerance: 60 } as const;
@@ -73,6 +85,9 @@ const KNOWN_OPTIONS: ReadonlyArray<keyof ZeroTrustModuleOptions> = [
   'allowedContentTypes',
   'securityHeaders',
   'auditSinks',
+  'authorization',
+  'maxPageSize',
+  'dataSource',
   'environment',
 ];
 
@@ -89,6 +104,9 @@ export interface ResolvedZeroTrustConfig {
   readonly allowedContentTypes: readonly string[];
   readonly headers: ResolvedHeaders;
   readonly auditSinks: readonly AuditSink[];
+  readonly authorization: 'strict' | 'report';
+  readonly maxPageSize: number;
+  readonly dataSource?: ZeroTrustModuleOptions['dataSource'];
   readonly production: boolean;
 }
 
@@ -221,6 +239,15 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions): Resolv
     nonEmptyString('allowedContentTypes[]', type).toLowerCase(),
   );
 
+  const authorization = options.authorization ?? ZERO_TRUST_DEFAULTS.authorization;
+  if (authorization !== 'strict' && authorization !== 'report') {
+    throw new ZeroTrustConfigurationError(`authorization must be 'strict' or 'report' (got ${JSON.stringify(options.authorization)}).`);
+  }
+  const maxPageSize = options.maxPageSize ?? ZERO_TRUST_DEFAULTS.maxPageSize;
+  if (!Number.isInteger(maxPageSize) || maxPageSize < 1) {
+    throw new ZeroTrustConfigurationError(`maxPageSize must be a positive whole number (got ${options.maxPageSize}).`);
+  }
+
   return {
     issuer,
     audiences,
@@ -233,6 +260,9 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions): Resolv
     allowedContentTypes,
     headers: resolveSecurityHeaders(options.securityHeaders),
     auditSinks: options.auditSinks ?? [new LoggerAuditSink()],
+    authorization,
+    maxPageSize,
+    dataSource: options.dataSource,
     production,
   };
 }

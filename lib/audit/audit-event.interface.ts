@@ -1,5 +1,5 @@
 /** Every audit event type the module emits. Later features add to this list, never rename. */
-export type AuditEventType = 'auth.success' | 'auth.failure';
+export type AuditEventType = 'auth.success' | 'auth.failure' | 'access.denied';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
 

@@ -11,7 +11,12 @@ export interface AccessTokenRequest {
   sessionId?: string;
   /** RFC 8176 authentication methods, e.g. `['pwd']`. */
   authMethods?: readonly string[];
+  /** Extra application claims (e.g. `roles`). Registered and profile claims cannot be set this way. */
+  claims?: Record<string, unknown>;
 }
+
+/** Claims the service owns: letting a caller set them would let it forge issuer, lifetime or identity. */
+const RESERVED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'scope', 'scp', 'sid', 'amr', 'client_id']);
 
 export interface IssuedAccessToken {
   accessToken: string;
@@ -31,7 +36,11 @@ export class TokenService {
       throw new ZeroTrustConfigurationError('this app has no signing key (only public keys are configured), so it cannot issue tokens.');
     }
     if (typeof request.subject !== 'string' || request.subject === '') throw new TypeError('subject must be a non-empty string');
+    for (const name of Object.keys(request.claims ?? {})) {
+      if (RESERVED_CLAIMS.has(name)) throw new TypeError(`claim "${name}" is set by TokenService and cannot be passed in claims`);
+    }
     const claims: Record<string, unknown> = {
+      ...request.claims,
       sub: request.subject,
       ...(request.scopes?.length ? { scope: request.scopes.join(' ') } : {}),
       ...(request.sessionId ? { sid: request.sessionId } : {}),

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ZeroTrustModule } from 'nestjs-zero-trust';
+import { LoggerAuditSink, MemoryAuditSink, ZeroTrustModule } from 'nestjs-zero-trust';
+import { AdminModule } from './admin/admin.module.js';
+import { AuditModule } from './audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { databaseOptions } from './database/database.options.js';
 import { HealthController } from './health/health.controller.js';
@@ -9,10 +11,16 @@ import { zeroTrustOptions } from './zero-trust.config.js';
 
 @Module({
   imports: [
-    ZeroTrustModule.forRootAsync({ useFactory: () => zeroTrustOptions() }),
+    AuditModule,
+    ZeroTrustModule.forRootAsync({
+      imports: [AuditModule],
+      inject: [MemoryAuditSink],
+      useFactory: (recent: MemoryAuditSink) => ({ ...zeroTrustOptions(), auditSinks: [new LoggerAuditSink(), recent] }),
+    }),
     TypeOrmModule.forRootAsync({ useFactory: () => databaseOptions() }),
     AuthModule,
     NotesModule,
+    AdminModule,
   ],
   controllers: [HealthController],
 })

@@ -34,7 +34,7 @@ describe.each(PLATFORMS)('sample notes API (%s)', (platform) => {
 
   it('denies every non-public route without a token (walks all registered routes)', async () => {
     const routes = listRoutes(app);
-    expect(routes.length).toBeGreaterThanOrEqual(9);
+    expect(routes.length).toBeGreaterThanOrEqual(10);
     for (const route of routes) {
       const path = route.path.replace(/:[A-Za-z]+/g, randomUUID());
       const response = await http[route.method.toLowerCase() as 'get'](path);
@@ -126,6 +126,30 @@ describe.each(PLATFORMS)('sample notes API (%s)', (platform) => {
     expect((await http.get('/notes').set('Authorization', `Bearer ${bob}`).expect(200)).body).toEqual([]);
     const [row] = await app.get(DataSource).query('SELECT title FROM notes WHERE id = $1', [note.id]);
     expect(row.title).toBe('secret');
+  });
+
+  it('caps a list at 100 notes however many are asked for', async () => {
+    const [{ id }] = await app.get(DataSource).query(`SELECT id FROM users WHERE email = 'bob@example.com'`);
+    await app.get(DataSource).query(
+      `INSERT INTO notes (id, owner_id, title, body) SELECT gen_random_uuid(), $1, 'n' || n, 'b' FROM generate_series(1, 120) AS n`,
+      [id],
+    );
+    expect((await http.get('/notes?limit=1000000').set('Authorization', `Bearer ${bob}`).expect(200)).body).toHaveLength(100);
+    await http.get(`/notes?ownerId=${id}`).set('Authorization', `Bearer ${alice}`).expect(400);
+  });
+
+  it('serves GET /admin/audit only to a token with the audit:read scope', async () => {
+    await http.get('/admin/audit').set('Authorization', `Bearer ${alice}`).expect(403);
+    await register('carol-admin@example.com').expect(201);
+    await app.get(DataSource).query(`UPDATE users SET scopes = '{audit:read,notes:admin}' WHERE email = 'carol-admin@example.com'`);
+    const admin = await login('carol-admin@example.com');
+    const events = (await http.get('/admin/audit?type=access.denied&limit=5').set('Authorization', `Bearer ${admin}`).expect(200)).body;
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e: { type: string }) => e.type === 'access.denied')).toBe(true);
+    // notes:admin is the explicit override for reading any note.
+    const note = (await http.post('/notes').set('Authorization', `Bearer ${alice}`).set('Content-Type', 'application/json').send({ title: 'x', body: 'y' }).expect(201)).body;
+    await http.get(`/notes/${note.id}`).set('Authorization', `Bearer ${admin}`).expect(200);
+    await http.delete(`/notes/${note.id}`).set('Authorization', `Bearer ${admin}`).expect(404);
   });
 
   it('rejects ids that are not UUIDs with 400', async () => {

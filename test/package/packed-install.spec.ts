@@ -61,7 +61,7 @@ describe('packed package in a fresh `nest new` app', () => {
     const modulePath = join(app, 'src/app.module.ts');
     const source = readFileSync(modulePath, 'utf8')
       .replace("import { Module } from '@nestjs/common';", "import { Module } from '@nestjs/common';\nimport { ZeroTrustModule } from 'nestjs-zero-trust';")
-      .replace('imports: [],', "imports: [ZeroTrustModule.forRoot({ issuer: 'http://localhost', audience: 'consumer' })],");
+      .replace('imports: [],', "imports: [ZeroTrustModule.forRoot({ issuer: 'http://localhost', audience: 'consumer', authorization: 'report' })],");
     expect(source).toContain('ZeroTrustModule.forRoot');
     writeFileSync(modulePath, source);
     run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball, '@nestjs/passport', 'passport', 'class-validator', 'class-transformer'], app);
@@ -85,13 +85,14 @@ describe('packed package in a fresh `nest new` app', () => {
       `require('reflect-metadata');
 const { Controller, Get, Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
-const { ZeroTrustModule, Public } = require('nestjs-zero-trust');
+const { Authenticated, ZeroTrustModule, Public } = require('nestjs-zero-trust');
 class HelloController { hello() { return 'hi'; } open() { return 'open'; } }
 for (const name of ['hello', 'open']) {
   const descriptor = Object.getOwnPropertyDescriptor(HelloController.prototype, name);
   Get(name === 'open' ? 'open' : '')(HelloController.prototype, name, descriptor);
 }
 Public()(HelloController.prototype, 'open', Object.getOwnPropertyDescriptor(HelloController.prototype, 'open'));
+Authenticated()(HelloController.prototype, 'hello', Object.getOwnPropertyDescriptor(HelloController.prototype, 'hello'));
 Controller()(HelloController);
 class AppModule {}
 Module({ imports: [ZeroTrustModule.forRoot({ issuer: 'http://localhost', audience: 'cjs' })], controllers: [HelloController] })(AppModule);

@@ -11,7 +11,7 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
-import { CurrentUser, Public, SecurityHeaders, ZeroTrustModule, type ZeroTrustModuleOptions, type ZeroTrustPrincipal } from 'nestjs-zero-trust';
+import { Authenticated, CurrentUser, Public, SecurityHeaders, ZeroTrustModule, type ZeroTrustModuleOptions, type ZeroTrustPrincipal } from 'nestjs-zero-trust';
 import { CaptureAuditSink } from './capture-audit.sink.js';
 
 export type Platform = 'express' | 'fastify';
@@ -46,6 +46,7 @@ export class PageQuery {
 /** A controller that exercises every outcome the module must shape: 2xx, 401, 403, 500, validation. */
 @Controller()
 export class ProbeController {
+  @Authenticated()
   @Get('me')
   me(@CurrentUser() user: ZeroTrustPrincipal) {
     return user;
@@ -64,6 +65,7 @@ export class ProbeController {
     return { cacheable: true };
   }
 
+  @Authenticated()
   @Get('forbidden')
   forbidden() {
     throw new ForbiddenException('Not yours');

@@ -19,6 +19,6 @@ export class AuthService {
     const user = await this.users.findForLogin(email);
     const valid = await verifyPassword(user?.passwordHash ?? (await decoyHash()), password);
     if (!user || !valid) throw new UnauthorizedException('Invalid email or password');
-    return this.tokens.issueAccessToken({ subject: user.id, authMethods: ['pwd'] });
+    return this.tokens.issueAccessToken({ subject: user.id, scopes: user.scopes, authMethods: ['pwd'] });
   }
 }

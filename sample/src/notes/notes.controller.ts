@@ -1,40 +1,45 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
-import { CurrentUser, type ZeroTrustPrincipal } from 'nestjs-zero-trust';
-import { CreateNoteDto, UpdateNoteDto } from './note.dto.js';
-import { NotesService } from './notes.service.js';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
+import { Authenticated, Owned, OwnedRepository, OwnedResource, OwnsResource } from 'nestjs-zero-trust';
+import { randomUUID } from 'node:crypto';
+import { CreateNoteDto, ListNotesQuery, UpdateNoteDto } from './note.dto.js';
+import { Note } from './note.entity.js';
 
-/** No `@Public()`: every route here needs a valid access token. */
+/**
+ * Notes are owner-only. Single-note routes load and check the note before the handler runs
+ * (`@OwnsResource`: another user's note answers 404, like one that does not exist); list and create
+ * go through an `OwnedRepository`, which cannot see or write another owner's rows.
+ * `notes:admin` is the explicit (never implicit) scope that may read any note.
+ */
 @Controller('notes')
 export class NotesController {
-  constructor(private readonly notes: NotesService) {}
-
+  @Authenticated()
   @Get()
-  list(@CurrentUser() user: ZeroTrustPrincipal) {
-    return this.notes.list(user.subject);
+  list(@Owned(Note) notes: OwnedRepository<Note>, @Query() query: ListNotesQuery) {
+    return notes.find({ order: { createdAt: 'DESC' }, take: query.limit, skip: query.offset });
   }
 
+  @Authenticated()
   @Post()
-  create(@CurrentUser() user: ZeroTrustPrincipal, @Body() dto: CreateNoteDto) {
-    return this.notes.create(user.subject, dto);
+  create(@Owned(Note) notes: OwnedRepository<Note>, @Body() dto: CreateNoteDto) {
+    return notes.create({ title: dto.title, body: dto.body }, randomUUID());
   }
 
+  @OwnsResource(Note, { adminScope: 'notes:admin' })
   @Get(':id')
-  get(@CurrentUser() user: ZeroTrustPrincipal, @Param('id', new ParseUUIDPipe({ version: '4' })) id: string) {
-    return this.notes.get(user.subject, id);
+  get(@OwnedResource() note: Note) {
+    return note;
   }
 
+  @OwnsResource(Note)
   @Patch(':id')
-  update(
-    @CurrentUser() user: ZeroTrustPrincipal,
-    @Param('id', new ParseUUIDPipe({ version: '4' })) id: string,
-    @Body() dto: UpdateNoteDto,
-  ) {
-    return this.notes.update(user.subject, id, dto);
+  update(@Owned(Note) notes: OwnedRepository<Note>, @OwnedResource() note: Note, @Body() dto: UpdateNoteDto) {
+    return notes.update(note.id, { title: dto.title ?? note.title, body: dto.body ?? note.body });
   }
 
+  @OwnsResource(Note)
   @Delete(':id')
   @HttpCode(204)
-  remove(@CurrentUser() user: ZeroTrustPrincipal, @Param('id', new ParseUUIDPipe({ version: '4' })) id: string) {
-    return this.notes.remove(user.subject, id);
+  async remove(@Owned(Note) notes: OwnedRepository<Note>, @OwnedResource() note: Note) {
+    await notes.delete(note.id);
   }
 }

@@ -2,11 +2,9 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Note } from './note.entity.js';
 import { NotesController } from './notes.controller.js';
-import { NotesService } from './notes.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Note])],
   controllers: [NotesController],
-  providers: [NotesService],
 })
 export class NotesModule {}

@@ -1,3 +1,4 @@
+import { Sensitive } from 'nestjs-zero-trust';
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
 @Entity({ name: 'users' })
@@ -9,9 +10,14 @@ export class User {
   @Column({ type: 'varchar', length: 254, unique: true })
   email!: string;
 
-  /** argon2id hash. Never selected unless asked for, so it cannot leak into a response by accident. */
+  /** argon2id hash. Never selected unless asked for, and stripped from any response that still holds it. */
+  @Sensitive()
   @Column({ name: 'password_hash', type: 'varchar', length: 255, select: false })
   passwordHash!: string;
+
+  /** Granted by an operator (never through the API), copied into access tokens at login. */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  scopes!: string[];
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

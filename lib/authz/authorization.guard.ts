@@ -1,0 +1,135 @@
+import {
+  type CanActivate,
+  type ExecutionContext,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  NotFoundException,
+  UnauthorizedException,
+} from '@nestjs/common';
+import type { ObjectLiteral, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import type { ZeroTrustPrincipal } from '../auth/principal.interface.js';
+import { describeRequest, rawRequest } from '../http/request-context.js';
+import { LOADED_RESOURCE, ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
+import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
+import { EntityAccess, readPath } from './entity-access.js';
+import type { OwnershipRule } from './owns-resource.decorator.js';
+import { RoutePolicies } from './route-policy.js';
+
+type DenialReason = 'no_rule' | 'missing_scope' | 'missing_role' | 'not_owner' | 'not_found' | 'parent_mismatch';
+
+class AccessDenied extends Error {
+  constructor(
+    readonly reason: DenialReason,
+    readonly rule: string,
+    readonly resource?: { type: string; id?: string | number },
+    readonly status: 'forbidden' | 'not_found' = 'forbidden',
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * Runs after authentication on every non-public route and asks "may this caller do this to this
+ * record?": scopes, roles, then ownership of the record loaded by primary key. Routes without a
+ * rule are refused at boot in strict mode, and denied here if one slips through.
+ */
+@Injectable()
+export class AuthorizationGuard implements CanActivate {
+  constructor(
+    private readonly policies: RoutePolicies,
+    private readonly entities: EntityAccess,
+    private readonly audit: AuditService,
+    @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const policy = this.policies.for(context.getHandler(), context.getClass());
+    if (policy.isPublic) return true;
+    const request = context.switchToHttp().getRequest<{ user?: ZeroTrustPrincipal; params?: Record<string, unknown> }>();
+    const principal = request.user;
+    if (!principal) throw new UnauthorizedException();
+    try {
+      if (!policy.hasRule && this.config.authorization === 'strict') throw new AccessDenied('no_rule', 'none');
+      const missingScope = policy.scopes.find((scope) => !principal.scopes.includes(scope));
+      if (missingScope) throw new AccessDenied('missing_scope', `Scopes(${policy.scopes.join(', ')})`);
+      if (policy.roles.length && !policy.roles.some((role) => rolesOf(principal).includes(role))) {
+        throw new AccessDenied('missing_role', `Roles(${policy.roles.join(', ')})`);
+      }
+      if (policy.ownership) {
+        const record = await this.checkOwnership(policy.ownership, principal, request.params ?? {});
+        (rawRequest(request) as unknown as Record<symbol, unknown>)[LOADED_RESOURCE] = record;
+      }
+      return true;
+    } catch (error) {
+      if (!(error instanceof AccessDenied)) throw error;
+      this.audit.publish({
+        type: 'access.denied',
+        outcome: 'denied',
+        reason: error.reason,
+        ...describeRequest(request),
+        principal: { subject: principal.subject, sessionId: principal.sessionId },
+        details: { rule: error.rule, resource: error.resource?.type, resourceId: error.resource?.id },
+      });
+      if (error.status === 'not_found') throw new NotFoundException('Resource not found');
+      throw new ForbiddenException('Access denied');
+    }
+  }
+
+  private async checkOwnership(rule: OwnershipRule, principal: ZeroTrustPrincipal, params: Record<string, unknown>): Promise<object> {
+    const { entity, options } = rule;
+    const ruleName = `OwnsResource(${entity.name})`;
+    const denial = options.onDenied === 'forbidden' ? 'forbidden' : 'not_found';
+    const isAdmin = options.adminScope !== undefined && principal.scopes.includes(options.adminScope);
+    const ownerPath = typeof options.owner === 'string' ? options.owner : options.owner ? undefined : options.parent ? undefined : 'ownerId';
+
+    let parentId: string | number | undefined;
+    if (options.parent) {
+      const parent = options.parent;
+      const parentRepository = await this.entities.repository(parent.entity);
+      parentId = EntityAccess.parseId(parentRepository, params[parent.param]);
+      const record = await findById(parentRepository, parentId);
+      const resource = { type: parent.entity.name, id: parentId };
+      if (!record) throw new AccessDenied('not_found', ruleName, resource, 'not_found');
+      if (!isAdmin && !sameId(readPath(record, parent.owner ?? 'ownerId'), principal.subject)) {
+        throw new AccessDenied('not_owner', ruleName, resource, denial);
+      }
+    }
+
+    const repository = await this.entities.repository(entity);
+    const id = EntityAccess.parseId(repository, params[options.param ?? 'id']);
+    const relation = ownerPath?.includes('.') ? ownerPath.slice(0, ownerPath.lastIndexOf('.')) : undefined;
+    const record = await findById(repository, id, relation);
+    const resource = { type: entity.name, id };
+    if (!record) throw new AccessDenied('not_found', ruleName, resource, 'not_found');
+    if (options.parent && !sameId(readPath(record, options.parent.foreignKey), parentId)) {
+      // /notes/<mine>/comments/<a comment of someone else's note>: the chain must hold link by link.
+      throw new AccessDenied('parent_mismatch', ruleName, resource, 'not_found');
+    }
+    if (isAdmin) return record;
+    const owns =
+      typeof options.owner === 'function'
+        ? options.owner(record, principal) === true
+        : ownerPath === undefined || sameId(readPath(record, ownerPath), principal.subject);
+    if (!owns) throw new AccessDenied('not_owner', ruleName, resource, denial);
+    return record;
+  }
+}
+
+function findById(repository: Repository<ObjectLiteral>, id: string | number, relation?: string) {
+  const key = repository.metadata.primaryColumns[0].propertyName;
+  const relations = relation
+    ?.split('.')
+    .reduceRight<Record<string, unknown> | true>((inner, part) => ({ [part]: inner }), true) as Record<string, never> | undefined;
+  return repository.findOne({ where: { [key]: id }, relations });
+}
+
+function sameId(a: unknown, b: unknown): boolean {
+  return a !== undefined && a !== null && b !== undefined && String(a) === String(b);
+}
+
+function rolesOf(principal: ZeroTrustPrincipal): string[] {
+  const roles = principal.claims.roles;
+  return Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [];
+}
