@@ -2,7 +2,7 @@
 export { ZeroTrustModule } from './zero-trust.module.js';
 export { ZERO_TRUST_MODULE_OPTIONS } from './zero-trust.module-definition.js';
 export { ZERO_TRUST_DEFAULTS, resolveZeroTrustOptions } from './zero-trust.options.js';
-export type { ZeroTrustModuleOptions, ResolvedZeroTrustConfig } from './zero-trust.options.js';
+export type { ZeroTrustModuleOptions, ResolvedZeroTrustConfig, SessionOptions, ResolvedSessionOptions } from './zero-trust.options.js';
 export { ZERO_TRUST_CONFIG } from './zero-trust.internal-constants.js';
 export { ZeroTrustConfigurationError } from './zero-trust-configuration.error.js';
 export {
@@ -10,6 +10,7 @@ export {
   IS_PUBLIC_KEY,
   OWNS_RESOURCE_KEY,
   REQUEST_ID_HEADER,
+  REQUIRE_MFA_KEY,
   ROLES_KEY,
   SCOPES_KEY,
   SECURITY_HEADERS_KEY,
@@ -26,6 +27,28 @@ export type { AccessTokenRequest, IssuedAccessToken } from './auth/token.service
 export { ACCESS_TOKEN_ALGORITHMS, generateEphemeralSigningKey, KeyRing } from './auth/key-ring.js';
 export type { AccessTokenAlgorithm, SigningKeyOptions, ResolvedKey } from './auth/key-ring.js';
 export { AccessTokenRejection } from './auth/access-token-rejection.js';
+export { JwksKeySource } from './auth/external-issuer.js';
+export type { ExternalIssuerOptions, ExternalIssuerAlgorithm } from './auth/external-issuer.js';
+
+export { SessionService } from './sessions/session.service.js';
+export type { NewSession, SessionTokens } from './sessions/session.service.js';
+export { ZeroTrustSessions1732000100000 } from './sessions/zero-trust-sessions.migration.js';
+export { RefreshTokenRejection } from './sessions/refresh-token-rejection.js';
+export type { RefreshFailureReason } from './sessions/refresh-token-rejection.js';
+export { REFRESH_COOKIE_NAME, clearedRefreshCookie, readRefreshToken, refreshCookie } from './sessions/refresh-cookie.js';
+
+export { RequireMfa, MFA_METHODS } from './mfa/require-mfa.decorator.js';
+export {
+  base32Decode,
+  base32Encode,
+  generateRecoveryCodes,
+  generateTotpSecret,
+  hashRecoveryCode,
+  totpCode,
+  totpStep,
+  totpUri,
+  verifyTotp,
+} from './mfa/totp.js';
 export type { AuthFailureReason } from './auth/access-token-rejection.js';
 
 export { Authenticated } from './authz/authenticated.decorator.js';

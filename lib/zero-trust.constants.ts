@@ -9,3 +9,4 @@ export const ROLES_KEY = 'zero-trust:roles';
 export const AUTHENTICATED_KEY = 'zero-trust:authenticated';
 export const OWNS_RESOURCE_KEY = 'zero-trust:owns-resource';
 export const SENSITIVE_FIELDS_KEY = 'zero-trust:sensitive-fields';
+export const REQUIRE_MFA_KEY = 'zero-trust:require-mfa';

@@ -10,6 +10,7 @@ import { OwnedRepositoryPipe } from './authz/owned.decorator.js';
 import { RoutePolicies } from './authz/route-policy.js';
 import { RouteRulesCheck } from './authz/route-rules.check.js';
 import { SensitiveFieldsInterceptor } from './authz/sensitive-fields.interceptor.js';
+import { SessionService } from './sessions/session.service.js';
 import { RequestHardeningMiddleware } from './http/request-hardening.middleware.js';
 import { SecurityHeadersInterceptor } from './http/security-headers.interceptor.js';
 import { ZeroTrustExceptionFilter } from './http/zero-trust-exception.filter.js';
@@ -33,6 +34,7 @@ import { resolveZeroTrustOptions, type ZeroTrustModuleOptions } from './zero-tru
     },
     AuditService,
     TokenService,
+    SessionService,
     AccessTokenStrategy,
     {
       provide: APP_GUARD,
@@ -51,7 +53,7 @@ import { resolveZeroTrustOptions, type ZeroTrustModuleOptions } from './zero-tru
     { provide: APP_INTERCEPTOR, useClass: SecurityHeadersInterceptor },
     { provide: APP_INTERCEPTOR, useClass: SensitiveFieldsInterceptor },
   ],
-  exports: [TokenService, AuditService, EntityAccess, OwnedRepositoryPipe, ZERO_TRUST_CONFIG],
+  exports: [TokenService, SessionService, AuditService, EntityAccess, OwnedRepositoryPipe, ZERO_TRUST_CONFIG],
 })
 export class ZeroTrustModule extends ZeroTrustConfigurableModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -10,6 +10,7 @@ import {
   resolveKey,
   type SigningKeyOptions,
 } from './auth/key-ring.js';
+import { type ExternalIssuerOptions, type ResolvedExternalIssuer, resolveExternalIssuer } from './auth/external-issuer.js';
 import { resolveSecurityHeaders, type SecurityHeaderOverrides, type ResolvedHeaders } from './http/security-headers.js';
 import { ZeroTrustConfigurationError } from './zero-trust-configuration.error.js';
 
@@ -46,6 +47,13 @@ export interface ZeroTrustModuleOptions {
   /** Where audit events go. Default: one JSON line per event on Nest's Logger. */
   auditSinks?: AuditSink[];
   /**
+   * Login sessions with refresh-token rotation and revocation checked on every request. Needs a
+   * TypeORM DataSource and the `ZeroTrustSessions1732000100000` migration. Default: off.
+   */
+  sessions?: SessionOptions | false;
+  /** Identity providers whose access tokens are accepted besides this app's own. */
+  externalIssuers?: ExternalIssuerOptions[];
+  /**
    * `strict` (default): every non-public route must declare a rule (`@OwnsResource`, `@Scopes`, `@Roles`
    * or `@Authenticated`) or the app refuses to start. `report`: such routes are listed as a warning at
    * boot and any signed-in user may call them (for adopting the module in an existing app).
@@ -59,6 +67,20 @@ export interface ZeroTrustModuleOptions {
   environment?: string;
 }
 
+export interface SessionOptions {
+  /** Absolute lifetime of a session and its refresh tokens, in seconds. Default 2592000 (30 days). */
+  refreshTokenTtl?: number;
+  /** A session unused for this long (seconds) is dead. Default 604800 (7 days). */
+  idleTimeout?: number;
+  /**
+   * How long, in milliseconds, an instance may trust its cached answer to "is this session still
+   * live?". The worst-case delay before another instance's revocation is enforced. Default 1000.
+   */
+  revocationCacheMs?: number;
+}
+
+export type ResolvedSessionOptions = Required<SessionOptions>;
+
 export const ZERO_TRUST_DEFAULTS = {
   algorithms: ['ES256'] as AccessTokenAlgorithm[],
   accessTokenTtl: 900,
@@ -68,6 +90,7 @@ export const ZERO_TRUST_DEFAULTS = {
   allowedContentTypes: ['application/json'],
   authorization: 'strict',
   maxPageSize: 100,
+  sessions: { refreshTokenTtl: 30 * 24 * 3600, idleTimeout: 7 * 24 * 3600, revocationCacheMs: 1000 },
 } as const;
 
 const LIMITS = { maxTokenLifetime: 3600, clockTolerance: 60 } as const;
@@ -85,6 +108,8 @@ const KNOWN_OPTIONS: ReadonlyArray<keyof ZeroTrustModuleOptions> = [
   'allowedContentTypes',
   'securityHeaders',
   'auditSinks',
+  'sessions',
+  'externalIssuers',
   'authorization',
   'maxPageSize',
   'dataSource',
@@ -104,6 +129,8 @@ export interface ResolvedZeroTrustConfig {
   readonly allowedContentTypes: readonly string[];
   readonly headers: ResolvedHeaders;
   readonly auditSinks: readonly AuditSink[];
+  readonly sessions: ResolvedSessionOptions | false;
+  readonly externalIssuers: readonly ResolvedExternalIssuer[];
   readonly authorization: 'strict' | 'report';
   readonly maxPageSize: number;
   readonly dataSource?: ZeroTrustModuleOptions['dataSource'];
@@ -248,6 +275,24 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions): Resolv
     throw new ZeroTrustConfigurationError(`maxPageSize must be a positive whole number (got ${options.maxPageSize}).`);
   }
 
+  let sessions: ResolvedSessionOptions | false = false;
+  if (options.sessions !== undefined && options.sessions !== false) {
+    const given = options.sessions;
+    const defaults = ZERO_TRUST_DEFAULTS.sessions;
+    const refreshTokenTtl = seconds('sessions.refreshTokenTtl', given.refreshTokenTtl, defaults.refreshTokenTtl, 365 * 24 * 3600);
+    const idleTimeout = seconds('sessions.idleTimeout', given.idleTimeout, Math.min(defaults.idleTimeout, refreshTokenTtl), refreshTokenTtl);
+    const revocationCacheMs = given.revocationCacheMs ?? defaults.revocationCacheMs;
+    if (!Number.isInteger(revocationCacheMs) || revocationCacheMs < 0 || revocationCacheMs > 60_000) {
+      throw new ZeroTrustConfigurationError('sessions.revocationCacheMs must be a whole number of milliseconds from 0 to 60000.');
+    }
+    if (refreshTokenTtl < 60 || idleTimeout < 60) throw new ZeroTrustConfigurationError('sessions.refreshTokenTtl and idleTimeout must be at least 60 seconds.');
+    sessions = { refreshTokenTtl, idleTimeout, revocationCacheMs };
+  }
+  const externalIssuers = (options.externalIssuers ?? []).map((external, i) => resolveExternalIssuer(external, `externalIssuers[${i}]`, issuer));
+  if (new Set(externalIssuers.map((e) => e.issuer)).size !== externalIssuers.length) {
+    throw new ZeroTrustConfigurationError('externalIssuers lists the same issuer twice.');
+  }
+
   return {
     issuer,
     audiences,
@@ -260,6 +305,8 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions): Resolv
     allowedContentTypes,
     headers: resolveSecurityHeaders(options.securityHeaders),
     auditSinks: options.auditSinks ?? [new LoggerAuditSink()],
+    sessions,
+    externalIssuers,
     authorization,
     maxPageSize,
     dataSource: options.dataSource,

@@ -1,5 +1,15 @@
 /** Every audit event type the module emits. Later features add to this list, never rename. */
-export type AuditEventType = 'auth.success' | 'auth.failure' | 'access.denied';
+export type AuditEventType =
+  | 'auth.success'
+  | 'auth.failure'
+  | 'access.denied'
+  | 'session.created'
+  | 'session.revoked'
+  | 'token.refreshed'
+  | 'token.reuse_detected'
+  | 'mfa.enrolled'
+  | 'mfa.failure'
+  | 'password.changed';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
 

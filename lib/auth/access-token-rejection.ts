@@ -15,6 +15,9 @@ export type AuthFailureReason =
   | 'lifetime_exceeded'
   | 'wrong_issuer'
   | 'wrong_audience'
+  | 'issuer_unavailable'
+  | 'missing_session'
+  | 'session_revoked'
   | 'invalid_token';
 
 export class AccessTokenRejection extends Error {

@@ -11,13 +11,14 @@ import type { ObjectLiteral, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { ZeroTrustPrincipal } from '../auth/principal.interface.js';
 import { describeRequest, rawRequest } from '../http/request-context.js';
+import { MFA_METHODS } from '../mfa/require-mfa.decorator.js';
 import { LOADED_RESOURCE, ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
 import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
 import { EntityAccess, readPath } from './entity-access.js';
 import type { OwnershipRule } from './owns-resource.decorator.js';
 import { RoutePolicies } from './route-policy.js';
 
-type DenialReason = 'no_rule' | 'missing_scope' | 'missing_role' | 'not_owner' | 'not_found' | 'parent_mismatch';
+type DenialReason = 'no_rule' | 'mfa_required' | 'missing_scope' | 'missing_role' | 'not_owner' | 'not_found' | 'parent_mismatch';
 
 class AccessDenied extends Error {
   constructor(
@@ -52,6 +53,9 @@ export class AuthorizationGuard implements CanActivate {
     if (!principal) throw new UnauthorizedException();
     try {
       if (!policy.hasRule && this.config.authorization === 'strict') throw new AccessDenied('no_rule', 'none');
+      if (policy.requireMfa && !principal.authMethods.some((method) => MFA_METHODS.includes(method))) {
+        throw new AccessDenied('mfa_required', 'RequireMfa');
+      }
       const missingScope = policy.scopes.find((scope) => !principal.scopes.includes(scope));
       if (missingScope) throw new AccessDenied('missing_scope', `Scopes(${policy.scopes.join(', ')})`);
       if (policy.roles.length && !policy.roles.some((role) => rolesOf(principal).includes(role))) {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AUTHENTICATED_KEY, IS_PUBLIC_KEY, OWNS_RESOURCE_KEY, ROLES_KEY, SCOPES_KEY } from '../zero-trust.constants.js';
+import { AUTHENTICATED_KEY, IS_PUBLIC_KEY, OWNS_RESOURCE_KEY, REQUIRE_MFA_KEY, ROLES_KEY, SCOPES_KEY } from '../zero-trust.constants.js';
 import type { OwnershipRule } from './owns-resource.decorator.js';
 
 /** Everything a route declares about who may call it, read from its decorators. */
@@ -10,6 +10,7 @@ export interface RoutePolicy {
   readonly roles: readonly string[];
   readonly ownership?: OwnershipRule;
   readonly authenticated: boolean;
+  readonly requireMfa: boolean;
   /** Whether the route declares any authorization rule at all. */
   readonly hasRule: boolean;
 }
@@ -41,13 +42,15 @@ export class RoutePolicies {
     const roles = this.reflector.getAllAndOverride<string[]>(ROLES_KEY, targets) ?? [];
     const ownership = this.reflector.get<OwnershipRule | undefined>(OWNS_RESOURCE_KEY, handler);
     const authenticated = this.reflector.getAllAndOverride<boolean>(AUTHENTICATED_KEY, targets) === true;
+    const requireMfa = this.reflector.getAllAndOverride<boolean>(REQUIRE_MFA_KEY, targets) === true;
     return {
       isPublic,
       scopes,
       roles,
       ownership,
       authenticated,
-      hasRule: scopes.length > 0 || roles.length > 0 || ownership !== undefined || authenticated,
+      requireMfa,
+      hasRule: scopes.length > 0 || roles.length > 0 || ownership !== undefined || authenticated || requireMfa,
     };
   }
 }

@@ -1,22 +1,37 @@
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
-import type { ZeroTrustModuleOptions } from 'nestjs-zero-trust';
+import { readFileSync } from 'node:fs';
+import type { SigningKeyOptions, ZeroTrustModuleOptions } from 'nestjs-zero-trust';
 
 /** RFC 7638 thumbprint: a stable `kid` derived from the key itself. */
-function thumbprint(privateKeyPem: string): string {
-  const jwk = createPublicKey(createPrivateKey(privateKeyPem)).export({ format: 'jwk' });
+function thumbprint(pem: string): string {
+  const jwk = createPublicKey(pem).export({ format: 'jwk' });
   const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
   return createHash('sha256').update(canonical).digest('base64url');
 }
 
+/** A PEM from `NAME` (with `\n` escapes allowed) or from the file named by `NAME_FILE`. */
+function pemFrom(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  return file ? readFileSync(file, 'utf8') : env[name]?.replace(/\\n/g, '\n');
+}
+
 /**
- * Keys come from the environment (`ZT_JWT_PRIVATE_KEY`, a PKCS#8 PEM for ES256). Without one the
- * module generates an ephemeral key and says so loudly; in production it refuses to start.
+ * Keys come from the environment: `ZT_JWT_PRIVATE_KEY` (PKCS#8 PEM, ES256) signs; after a rotation,
+ * `ZT_JWT_PREVIOUS_PUBLIC_KEY` keeps the old key's tokens valid until they expire and publishes it
+ * in the JWKS. Without a private key the module generates an ephemeral one and says so loudly; in
+ * production it refuses to start.
  */
 export function zeroTrustOptions(env: NodeJS.ProcessEnv = process.env): ZeroTrustModuleOptions {
-  const pem = env.ZT_JWT_PRIVATE_KEY?.replace(/\\n/g, '\n');
+  const keys: SigningKeyOptions[] = [];
+  const pem = pemFrom(env, 'ZT_JWT_PRIVATE_KEY');
+  if (pem) keys.push({ kid: env.ZT_JWT_KID ?? thumbprint(createPublicKey(createPrivateKey(pem)).export({ type: 'spki', format: 'pem' }) as string), alg: 'ES256', privateKey: pem });
+  const previous = pemFrom(env, 'ZT_JWT_PREVIOUS_PUBLIC_KEY');
+  if (previous) keys.push({ kid: env.ZT_JWT_PREVIOUS_KID ?? thumbprint(previous), alg: 'ES256', publicKey: previous });
   return {
     issuer: env.ZT_ISSUER ?? 'http://localhost:3000',
     audience: env.ZT_AUDIENCE ?? 'notes-api',
-    keys: pem ? [{ kid: env.ZT_JWT_KID ?? thumbprint(pem), alg: 'ES256', privateKey: pem }] : undefined,
+    keys: keys.length ? keys : undefined,
+    sessions: {},
+    authorization: 'strict',
   };
 }

@@ -164,11 +164,11 @@ export async function createAuthzApp(platform: Platform, options: Partial<ZeroTr
   let app: INestApplication;
   if (platform === 'fastify') {
     const { FastifyAdapter } = await import('@nestjs/platform-fastify');
-    app = await NestFactory.create(AuthzModule, new FastifyAdapter(), { logger: false });
+    app = await NestFactory.create(AuthzModule, new FastifyAdapter(), { logger: false, abortOnError: false });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
   } else {
-    app = await NestFactory.create(AuthzModule, { logger: false });
+    app = await NestFactory.create(AuthzModule, { logger: false, abortOnError: false });
     await app.init();
   }
   return { app, audit };

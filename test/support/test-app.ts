@@ -106,11 +106,11 @@ export async function createProbeApp(
   let app: INestApplication;
   if (platform === 'fastify') {
     const { FastifyAdapter } = await import('@nestjs/platform-fastify');
-    app = await NestFactory.create(ProbeModule, new FastifyAdapter(), { logger: false });
+    app = await NestFactory.create(ProbeModule, new FastifyAdapter(), { logger: false, abortOnError: false });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
   } else {
-    app = await NestFactory.create(ProbeModule, { logger: false });
+    app = await NestFactory.create(ProbeModule, { logger: false, abortOnError: false });
     await app.init();
   }
   return { app, audit };

@@ -1,4 +1,4 @@
-import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 
 export class RegisterDto {
   @IsEmail({}, { message: 'email must be an email address' })
@@ -20,4 +20,39 @@ export class LoginDto {
   @IsString()
   @MaxLength(128)
   password!: string;
+
+  /** A TOTP code, or a recovery code, for accounts with MFA. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  otp?: string;
+
+  /** `cookie`: the refresh token goes into an HttpOnly `__Host-session_rt` cookie instead of the body. */
+  @IsOptional()
+  @IsIn(['body', 'cookie'])
+  refreshTransport?: 'body' | 'cookie';
+}
+
+export class RefreshDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  refreshToken?: string;
+}
+
+export class ChangePasswordDto {
+  @IsString()
+  @MaxLength(128)
+  currentPassword!: string;
+
+  @IsString()
+  @MinLength(12)
+  @MaxLength(128)
+  newPassword!: string;
+}
+
+export class MfaCodeDto {
+  @IsString()
+  @Matches(/^\d{6}$/, { message: 'code must be 6 digits' })
+  code!: string;
 }

@@ -6,6 +6,8 @@ import { Note } from '../notes/note.entity.js';
 import { User } from '../users/user.entity.js';
 import { InitialSchema1732000000000 } from './1732000000000-initial-schema.migration.js';
 import { UserScopes1732000001000 } from './1732000001000-user-scopes.migration.js';
+import { UserMfa1732000002000 } from './1732000002000-user-mfa.migration.js';
+import { ZeroTrustSessions1732000100000 } from 'nestjs-zero-trust';
 
 export const ENTITIES = [User, Note];
 
@@ -17,7 +19,7 @@ export function databaseOptions(env: NodeJS.ProcessEnv = process.env): TypeOrmMo
   const common = {
     type: 'postgres' as const,
     entities: ENTITIES,
-    migrations: [InitialSchema1732000000000, UserScopes1732000001000],
+    migrations: [InitialSchema1732000000000, UserScopes1732000001000, UserMfa1732000002000, ZeroTrustSessions1732000100000],
     migrationsRun: true,
     synchronize: false,
     retryAttempts: 2,

@@ -19,6 +19,26 @@ export class User {
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   scopes!: string[];
 
+  /** TOTP shared secret (base32); set at enrollment, active once confirmed. */
+  @Sensitive()
+  @Column({ name: 'mfa_secret', type: 'varchar', length: 64, nullable: true, select: false })
+  mfaSecret!: string | null;
+
+  @Column({ name: 'mfa_enabled', type: 'boolean', default: false })
+  mfaEnabled!: boolean;
+
+  /** Last TOTP time step accepted: a code of this step or earlier is a replay. */
+  @Sensitive()
+  @Column({ name: 'mfa_last_step', type: 'bigint', nullable: true, select: false })
+  mfaLastStep!: string | null;
+
+  @Sensitive()
+  @Column({ name: 'recovery_code_hashes', type: 'text', array: true, default: () => "'{}'", select: false })
+  recoveryCodeHashes!: string[];
+
+  @Column({ name: 'disabled_at', type: 'timestamptz', nullable: true })
+  disabledAt!: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }
