@@ -2,12 +2,22 @@
 export { ZeroTrustModule } from './zero-trust.module.js';
 export { ZERO_TRUST_MODULE_OPTIONS } from './zero-trust.module-definition.js';
 export { ZERO_TRUST_DEFAULTS, resolveZeroTrustOptions } from './zero-trust.options.js';
-export type { ZeroTrustModuleOptions, ResolvedZeroTrustConfig, SessionOptions, ResolvedSessionOptions } from './zero-trust.options.js';
+export type {
+  ZeroTrustModuleOptions,
+  ResolvedZeroTrustConfig,
+  SessionOptions,
+  ResolvedSessionOptions,
+  ThrottleOptions,
+  RateLimit,
+  LockoutOptions,
+  RedisClientLike,
+} from './zero-trust.options.js';
 export { ZERO_TRUST_CONFIG } from './zero-trust.internal-constants.js';
 export { ZeroTrustConfigurationError } from './zero-trust-configuration.error.js';
 export {
   AUTHENTICATED_KEY,
   IS_PUBLIC_KEY,
+  AUTH_THROTTLE_KEY,
   OWNS_RESOURCE_KEY,
   REQUEST_ID_HEADER,
   REQUIRE_MFA_KEY,
@@ -65,6 +75,14 @@ export { RoutePolicies } from './authz/route-policy.js';
 export type { RoutePolicy } from './authz/route-policy.js';
 export { EntityAccess } from './authz/entity-access.js';
 export { Sensitive } from './authz/sensitive.decorator.js';
+
+export { AuthThrottle } from './throttle/auth-throttle.decorator.js';
+export { AccountLockoutService } from './throttle/account-lockout.service.js';
+export { ZeroTrustThrottlerGuard } from './throttle/zero-trust-throttler.guard.js';
+export { MemoryStore } from './throttle/zero-trust-store.js';
+export type { ZeroTrustStore, ThrottleResult } from './throttle/zero-trust-store.js';
+export { RedisStore } from './throttle/redis.store.js';
+export { ClientIpResolver } from './http/client-ip.js';
 
 export { SecurityHeaders } from './http/security-headers.decorator.js';
 export { DEFAULT_SECURITY_HEADERS } from './http/security-headers.js';

@@ -10,3 +10,4 @@ export const AUTHENTICATED_KEY = 'zero-trust:authenticated';
 export const OWNS_RESOURCE_KEY = 'zero-trust:owns-resource';
 export const SENSITIVE_FIELDS_KEY = 'zero-trust:sensitive-fields';
 export const REQUIRE_MFA_KEY = 'zero-trust:require-mfa';
+export const AUTH_THROTTLE_KEY = 'zero-trust:auth-throttle';

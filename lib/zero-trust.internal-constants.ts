@@ -6,3 +6,6 @@ export const REQUEST_STATE = Symbol('zero-trust:request-state');
 
 /** Where `@OwnsResource` leaves the record it loaded, for `@OwnedResource()`. */
 export const LOADED_RESOURCE = Symbol('zero-trust:loaded-resource');
+
+/** The store shared by rate limiting and lockout (memory or Redis). */
+export const ZERO_TRUST_STORE = Symbol('zero-trust:store');

@@ -11,13 +11,18 @@ import { RoutePolicies } from './authz/route-policy.js';
 import { RouteRulesCheck } from './authz/route-rules.check.js';
 import { SensitiveFieldsInterceptor } from './authz/sensitive-fields.interceptor.js';
 import { SessionService } from './sessions/session.service.js';
+import { AccountLockoutService } from './throttle/account-lockout.service.js';
+import { StoreFailurePolicy } from './throttle/store-failure.policy.js';
+import { ZeroTrustThrottlerGuard, ZeroTrustThrottlerStorage, throttlerOptions } from './throttle/zero-trust-throttler.guard.js';
+import { createZeroTrustStore, ZeroTrustStoreLifecycle } from './throttle/zero-trust-store.provider.js';
+import type { ZeroTrustStore } from './throttle/zero-trust-store.js';
 import { RequestHardeningMiddleware } from './http/request-hardening.middleware.js';
 import { SecurityHeadersInterceptor } from './http/security-headers.interceptor.js';
 import { ZeroTrustExceptionFilter } from './http/zero-trust-exception.filter.js';
 import { ZeroTrustValidationPipe } from './validation/zero-trust-validation.pipe.js';
-import { ZERO_TRUST_CONFIG } from './zero-trust.internal-constants.js';
+import { ZERO_TRUST_CONFIG, ZERO_TRUST_STORE } from './zero-trust.internal-constants.js';
 import { ZERO_TRUST_MODULE_OPTIONS, ZeroTrustConfigurableModule } from './zero-trust.module-definition.js';
-import { resolveZeroTrustOptions, type ZeroTrustModuleOptions } from './zero-trust.options.js';
+import { type ResolvedZeroTrustConfig, resolveZeroTrustOptions, type ZeroTrustModuleOptions } from './zero-trust.options.js';
 
 /**
  * Importing this module makes the whole application deny-by-default: every route needs a valid
@@ -42,7 +47,18 @@ import { resolveZeroTrustOptions, type ZeroTrustModuleOptions } from './zero-tru
         new JwtAuthGuard(reflector, audit, strategy.passportName),
       inject: [Reflector, AuditService, AccessTokenStrategy],
     },
-    // Registered after the authentication guard: Nest runs global guards in this order.
+    { provide: ZERO_TRUST_STORE, useFactory: createZeroTrustStore, inject: [ZERO_TRUST_CONFIG] },
+    ZeroTrustStoreLifecycle,
+    StoreFailurePolicy,
+    AccountLockoutService,
+    // Global guards run in the order they are registered: authenticate, throttle (per verified
+    // subject), then authorize (ownership checks hit the database only for callers within limits).
+    {
+      provide: APP_GUARD,
+      useFactory: (config: ResolvedZeroTrustConfig, store: ZeroTrustStore, reflector: Reflector, audit: AuditService, failures: StoreFailurePolicy) =>
+        new ZeroTrustThrottlerGuard(throttlerOptions(config, reflector), new ZeroTrustThrottlerStorage(store), reflector, audit, failures),
+      inject: [ZERO_TRUST_CONFIG, ZERO_TRUST_STORE, Reflector, AuditService, StoreFailurePolicy],
+    },
     { provide: APP_GUARD, useClass: AuthorizationGuard },
     RoutePolicies,
     EntityAccess,
@@ -53,7 +69,7 @@ import { resolveZeroTrustOptions, type ZeroTrustModuleOptions } from './zero-tru
     { provide: APP_INTERCEPTOR, useClass: SecurityHeadersInterceptor },
     { provide: APP_INTERCEPTOR, useClass: SensitiveFieldsInterceptor },
   ],
-  exports: [TokenService, SessionService, AuditService, EntityAccess, OwnedRepositoryPipe, ZERO_TRUST_CONFIG],
+  exports: [TokenService, SessionService, AccountLockoutService, AuditService, EntityAccess, OwnedRepositoryPipe, ZERO_TRUST_CONFIG],
 })
 export class ZeroTrustModule extends ZeroTrustConfigurableModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

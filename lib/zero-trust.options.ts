@@ -12,6 +12,7 @@ import {
 } from './auth/key-ring.js';
 import { type ExternalIssuerOptions, type ResolvedExternalIssuer, resolveExternalIssuer } from './auth/external-issuer.js';
 import { resolveSecurityHeaders, type SecurityHeaderOverrides, type ResolvedHeaders } from './http/security-headers.js';
+import { ClientIpResolver } from './http/client-ip.js';
 import { ZeroTrustConfigurationError } from './zero-trust-configuration.error.js';
 
 /**
@@ -63,9 +64,60 @@ export interface ZeroTrustModuleOptions {
   maxPageSize?: number;
   /** Injection token of the TypeORM DataSource used by ownership checks. Default: TypeORM's `DataSource`. */
   dataSource?: string | symbol | (abstract new (...args: never[]) => unknown);
+  /**
+   * Proxies whose X-Forwarded-For entries are believed: a hop count (`1` behind one load balancer) or
+   * a list of their addresses/CIDRs. Default: none, so the client is the socket's peer.
+   */
+  trustProxy?: number | string[];
+  /** Rate limits (@nestjs/throttler). Default on: see `ZERO_TRUST_DEFAULTS.throttle`. `false` turns them off. */
+  throttle?: ThrottleOptions | false;
+  /** Per-account lockout after failed logins (used through `AccountLockoutService`). `false` turns it off. */
+  lockout?: LockoutOptions | false;
+  /** Shared state for several instances: a Redis URL or an ioredis client. Default: in memory. */
+  redis?: string | RedisClientLike;
+  /** Prefix of every Redis key the module writes. Default `zt:`. */
+  redisKeyPrefix?: string;
+  /** What to do when the store (Redis) cannot be reached: per endpoint kind. Default auth `closed`, others `open`. */
+  onStoreFailure?: { auth?: 'closed' | 'open'; default?: 'closed' | 'open' };
   /** Environment used for production-only checks. Default `process.env.NODE_ENV`. */
   environment?: string;
 }
+
+/** Any ioredis client (typed loosely so the package does not require ioredis unless it is used). */
+export interface RedisClientLike {
+  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
+  status: string;
+}
+
+export interface RateLimit {
+  /** Requests allowed per window. */
+  limit?: number;
+  /** Window length in milliseconds. */
+  windowMs?: number;
+  /** How long a client that went over stays blocked, in milliseconds. Default: the rest of the window. */
+  blockMs?: number;
+}
+
+export interface ThrottleOptions {
+  /** Every route, per route and per caller (the authenticated subject, else the client address). Default 100 per 60 s. */
+  default?: RateLimit;
+  /** Routes marked `@AuthThrottle()`, per route and client address. Default 10 per 60 s. */
+  auth?: RateLimit;
+}
+
+export interface LockoutOptions {
+  /** Failed logins of one account, from any address, before it is locked. Default 5. */
+  threshold?: number;
+  /** Window the failures are counted in, in seconds. Default 900. */
+  windowSeconds?: number;
+  /** First lock, in seconds; doubles with every lock within a day. Default 900. */
+  durationSeconds?: number;
+  /** Longest lock, in seconds. Default 86400. */
+  maxDurationSeconds?: number;
+}
+
+export type ResolvedRateLimit = Required<RateLimit>;
+export type ResolvedLockoutOptions = Required<LockoutOptions>;
 
 export interface SessionOptions {
   /** Absolute lifetime of a session and its refresh tokens, in seconds. Default 2592000 (30 days). */
@@ -91,6 +143,10 @@ export const ZERO_TRUST_DEFAULTS = {
   authorization: 'strict',
   maxPageSize: 100,
   sessions: { refreshTokenTtl: 30 * 24 * 3600, idleTimeout: 7 * 24 * 3600, revocationCacheMs: 1000 },
+  throttle: { default: { limit: 100, windowMs: 60_000, blockMs: 0 }, auth: { limit: 10, windowMs: 60_000, blockMs: 0 } },
+  lockout: { threshold: 5, windowSeconds: 900, durationSeconds: 900, maxDurationSeconds: 86_400 },
+  redisKeyPrefix: 'zt:',
+  onStoreFailure: { auth: 'closed', default: 'open' },
 } as const;
 
 const LIMITS = { maxTokenLifetime: 3600, clockTolerance: 60 } as const;
@@ -113,6 +169,12 @@ const KNOWN_OPTIONS: ReadonlyArray<keyof ZeroTrustModuleOptions> = [
   'authorization',
   'maxPageSize',
   'dataSource',
+  'trustProxy',
+  'throttle',
+  'lockout',
+  'redis',
+  'redisKeyPrefix',
+  'onStoreFailure',
   'environment',
 ];
 
@@ -134,6 +196,12 @@ export interface ResolvedZeroTrustConfig {
   readonly authorization: 'strict' | 'report';
   readonly maxPageSize: number;
   readonly dataSource?: ZeroTrustModuleOptions['dataSource'];
+  readonly trustProxy?: number | readonly string[];
+  readonly throttle: { default: ResolvedRateLimit; auth: ResolvedRateLimit } | false;
+  readonly lockout: ResolvedLockoutOptions | false;
+  readonly redis?: string | RedisClientLike;
+  readonly redisKeyPrefix: string;
+  readonly onStoreFailure: { auth: 'closed' | 'open'; default: 'closed' | 'open' };
   readonly production: boolean;
 }
 
@@ -293,6 +361,37 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions): Resolv
     throw new ZeroTrustConfigurationError('externalIssuers lists the same issuer twice.');
   }
 
+  const rateLimit = (name: string, given: RateLimit | undefined, fallback: ResolvedRateLimit): ResolvedRateLimit => {
+    const value = { ...fallback, ...given };
+    for (const [field, min] of [['limit', 1], ['windowMs', 1], ['blockMs', 0]] as const) {
+      if (!Number.isInteger(value[field]) || value[field] < min) throw new ZeroTrustConfigurationError(`throttle.${name}.${field} must be a whole number >= ${min}.`);
+    }
+    return value;
+  };
+  const throttle =
+    options.throttle === false
+      ? false
+      : {
+          default: rateLimit('default', options.throttle?.default, ZERO_TRUST_DEFAULTS.throttle.default),
+          auth: rateLimit('auth', options.throttle?.auth, ZERO_TRUST_DEFAULTS.throttle.auth),
+        };
+  let lockout: ResolvedLockoutOptions | false = false;
+  if (options.lockout !== false) {
+    lockout = { ...ZERO_TRUST_DEFAULTS.lockout, ...options.lockout };
+    for (const [field, value] of Object.entries(lockout)) {
+      if (!Number.isInteger(value) || value < 1) throw new ZeroTrustConfigurationError(`lockout.${field} must be a positive whole number.`);
+    }
+    if (lockout.maxDurationSeconds < lockout.durationSeconds) throw new ZeroTrustConfigurationError('lockout.maxDurationSeconds must be at least durationSeconds.');
+  }
+  const onStoreFailure = { ...ZERO_TRUST_DEFAULTS.onStoreFailure, ...options.onStoreFailure };
+  for (const [kind, mode] of Object.entries(onStoreFailure)) {
+    if (mode !== 'closed' && mode !== 'open') throw new ZeroTrustConfigurationError(`onStoreFailure.${kind} must be 'closed' or 'open'.`);
+  }
+  if (options.redis !== undefined && typeof options.redis !== 'string' && typeof options.redis?.defineCommand !== 'function') {
+    throw new ZeroTrustConfigurationError('redis must be a redis:// URL or an ioredis client.');
+  }
+  new ClientIpResolver(options.trustProxy); // validates it now, at boot
+
   return {
     issuer,
     audiences,
@@ -310,6 +409,12 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions): Resolv
     authorization,
     maxPageSize,
     dataSource: options.dataSource,
+    trustProxy: options.trustProxy,
+    throttle,
+    lockout,
+    redis: options.redis,
+    redisKeyPrefix: options.redisKeyPrefix ?? ZERO_TRUST_DEFAULTS.redisKeyPrefix,
+    onStoreFailure,
     production,
   };
 }

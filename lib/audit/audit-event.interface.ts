@@ -9,7 +9,10 @@ export type AuditEventType =
   | 'token.reuse_detected'
   | 'mfa.enrolled'
   | 'mfa.failure'
-  | 'password.changed';
+  | 'password.changed'
+  | 'rate_limit.exceeded'
+  | 'auth.lockout'
+  | 'store.unavailable';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
 

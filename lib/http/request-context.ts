@@ -4,6 +4,7 @@ import { REQUEST_STATE } from '../zero-trust.internal-constants.js';
 
 interface RequestState {
   requestId: string;
+  clientIp?: string;
 }
 
 type RawRequest = IncomingMessage & { [REQUEST_STATE]?: RequestState };
@@ -27,6 +28,18 @@ export function assignRequestId(request: object): string {
   return raw[REQUEST_STATE].requestId;
 }
 
+/** Stores the client address resolved once per request under the trusted-proxy setting. */
+export function assignClientIp(request: object, clientIp: string): void {
+  const raw = rawRequest(request);
+  assignRequestId(raw);
+  raw[REQUEST_STATE]!.clientIp = clientIp;
+}
+
+export function clientIpOf(request: object): string | undefined {
+  const raw = rawRequest(request);
+  return raw[REQUEST_STATE]?.clientIp ?? raw.socket?.remoteAddress;
+}
+
 export function requestIdOf(request: object): string | undefined {
   return rawRequest(request)[REQUEST_STATE]?.requestId;
 }
@@ -34,7 +47,6 @@ export function requestIdOf(request: object): string | undefined {
 /** Where a request came from and went, for audit events: the route pattern, never the raw URL. */
 export function describeRequest(request: object): { requestId?: string; ip?: string; method?: string; route?: string } {
   const req = request as {
-    ip?: string;
     method?: string;
     route?: { path?: string };
     routeOptions?: { url?: string };
@@ -43,7 +55,7 @@ export function describeRequest(request: object): { requestId?: string; ip?: str
   const raw = rawRequest(request);
   return {
     requestId: requestIdOf(request),
-    ip: req.ip ?? raw.socket?.remoteAddress,
+    ip: clientIpOf(request),
     method: req.method ?? raw.method,
     route: req.route?.path ?? req.routeOptions?.url,
   };

@@ -33,5 +33,14 @@ export function zeroTrustOptions(env: NodeJS.ProcessEnv = process.env): ZeroTrus
     keys: keys.length ? keys : undefined,
     sessions: {},
     authorization: 'strict',
+    trustProxy: trustProxy(env.ZT_TRUST_PROXY),
+    redis: env.REDIS_URL || undefined,
+    throttle: { auth: { limit: Number(env.ZT_AUTH_RATE_LIMIT ?? 10), windowMs: 60_000 } },
   };
+}
+
+/** `ZT_TRUST_PROXY=1` (hops) or `ZT_TRUST_PROXY=10.0.0.0/8,192.168.0.0/16` (proxy addresses). */
+function trustProxy(value: string | undefined): number | string[] | undefined {
+  if (!value) return undefined;
+  return /^\d+$/.test(value) ? Number(value) : value.split(',').map((entry) => entry.trim());
 }

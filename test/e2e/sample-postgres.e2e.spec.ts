@@ -7,6 +7,7 @@ import { createSampleApp } from '../../sample/src/app.factory.js';
 import { requirePostgresUrl } from '../support/services.js';
 
 const adminUrl = requirePostgresUrl();
+process.env.ZT_AUTH_RATE_LIMIT = '10000';
 
 /** The sample on real PostgreSQL (`DATABASE_URL`), in a database of its own that is dropped afterwards. */
 describe.skipIf(!adminUrl)('sample notes API on PostgreSQL', () => {

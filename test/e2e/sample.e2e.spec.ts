@@ -9,6 +9,8 @@ import { PLATFORMS } from '../support/test-app.js';
 import { listRoutes } from '../support/routes.js';
 
 process.env.ZT_DB = 'memory';
+// Many logins from one test client: the auth rate limit itself is tested in test/throttle.
+process.env.ZT_AUTH_RATE_LIMIT = '10000';
 
 describe.each(PLATFORMS)('sample notes API (%s)', (platform) => {
   let app: INestApplication;

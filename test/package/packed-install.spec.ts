@@ -64,7 +64,7 @@ describe('packed package in a fresh `nest new` app', () => {
       .replace('imports: [],', "imports: [ZeroTrustModule.forRoot({ issuer: 'http://localhost', audience: 'consumer', authorization: 'report' })],");
     expect(source).toContain('ZeroTrustModule.forRoot');
     writeFileSync(modulePath, source);
-    run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball, '@nestjs/passport', 'passport', 'class-validator', 'class-transformer'], app);
+    run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball, '@nestjs/passport', '@nestjs/throttler', 'passport', 'class-validator', 'class-transformer'], app);
     run(nest, ['build'], app);
   }, 600_000);
 

@@ -7,6 +7,8 @@ import { createSampleApp } from '../../sample/src/app.factory.js';
 import { PLATFORMS } from '../support/test-app.js';
 
 process.env.ZT_DB = 'memory';
+// Many logins from one test client: the auth rate limit itself is tested in test/throttle.
+process.env.ZT_AUTH_RATE_LIMIT = '10000';
 const PASSWORD = 'correct horse battery';
 
 describe.each(PLATFORMS)('sessions, refresh rotation, revocation and MFA on the sample (%s)', (platform) => {

@@ -7,6 +7,7 @@ import { createSampleApp } from '../../sample/src/app.factory.js';
 import { requirePostgresUrl } from '../support/services.js';
 
 const adminUrl = requirePostgresUrl();
+process.env.ZT_AUTH_RATE_LIMIT = '10000';
 const PASSWORD = 'correct horse battery';
 
 /** Two sample instances on one real PostgreSQL database, as in production behind a load balancer. */

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import {
+  AuthThrottle,
   Authenticated,
   clearedRefreshCookie,
   CurrentUser,
@@ -33,12 +34,14 @@ export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   @Public()
+  @AuthThrottle()
   @Post('register')
   register(@Body() dto: RegisterDto) {
     return this.auth.register(dto.email, dto.password);
   }
 
   @Public()
+  @AuthThrottle()
   @Post('login')
   @HttpCode(200)
   async login(@Body() dto: LoginDto, @Req() request: HttpRequest, @Res({ passthrough: true }) response: HttpResponse) {
@@ -47,6 +50,7 @@ export class AuthController {
   }
 
   @Public()
+  @AuthThrottle()
   @Post('refresh')
   @HttpCode(200)
   async refresh(@Body() dto: RefreshDto, @Req() request: HttpRequest, @Res({ passthrough: true }) response: HttpResponse) {
@@ -71,6 +75,7 @@ export class AuthController {
   }
 
   @RequireMfa()
+  @AuthThrottle()
   @Post('password')
   @HttpCode(204)
   changePassword(@CurrentUser() user: ZeroTrustPrincipal, @Body() dto: ChangePasswordDto, @Req() request: HttpRequest) {
@@ -78,12 +83,14 @@ export class AuthController {
   }
 
   @Authenticated()
+  @AuthThrottle()
   @Post('mfa/enroll')
   enroll(@CurrentUser() user: ZeroTrustPrincipal) {
     return this.auth.enrollMfa(user);
   }
 
   @Authenticated()
+  @AuthThrottle()
   @Post('mfa/confirm')
   @HttpCode(200)
   confirm(@CurrentUser() user: ZeroTrustPrincipal, @Body() dto: MfaCodeDto) {

@@ -1,5 +1,6 @@
 import { ConflictException, ForbiddenException, Injectable, BadRequestException, UnauthorizedException } from '@nestjs/common';
 import {
+  AccountLockoutService,
   AuditService,
   generateRecoveryCodes,
   generateTotpSecret,
@@ -21,6 +22,7 @@ export class AuthService {
     private readonly users: UsersService,
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
+    private readonly lockout: AccountLockoutService,
   ) {}
 
   async register(email: string, password: string) {
@@ -28,13 +30,19 @@ export class AuthService {
   }
 
   /**
-   * One answer for an unknown email, a wrong password and a disabled account: same status, body and
-   * argon2 cost. Only after the password is right does an MFA account learn that a code is missing.
+   * One answer for an unknown email, a wrong password, a locked and a disabled account: same status,
+   * body and argon2 cost. Only after the password is right does an MFA account learn that a code is missing.
    */
   async login(email: string, password: string, otp: string | undefined, request: object): Promise<SessionTokens> {
+    const locked = await this.lockout.isLocked(email, request);
     const user = await this.users.findWithSecretsByEmail(email);
     const valid = await verifyPassword(user?.passwordHash ?? (await decoyHash()), password);
-    if (!user || !valid || user.disabledAt) throw new UnauthorizedException('Invalid email or password');
+    if (locked || !user || !valid || user.disabledAt) {
+      // Failures count per account name, known or not, so probing unknown names looks the same.
+      if (!locked && !valid) await this.lockout.recordFailure(email, request);
+      throw new UnauthorizedException('Invalid email or password');
+    }
+    await this.lockout.recordSuccess(email, request);
     const authMethods = ['pwd'];
     if (user.mfaEnabled) {
       if (!otp) throw new UnauthorizedException('MFA code required');

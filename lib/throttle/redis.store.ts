@@ -1,0 +1,99 @@
+import type { Redis, RedisOptions } from 'ioredis';
+import type { ThrottleResult, ZeroTrustStore } from './zero-trust-store.js';
+
+/** Counting, blocking and expiry in one script: one round trip per request, atomic across instances. */
+const THROTTLE_SCRIPT = `
+local blocked = redis.call('PTTL', KEYS[2])
+if blocked > 0 then
+  return {tonumber(redis.call('GET', KEYS[1]) or ARGV[2]) or 0, redis.call('PTTL', KEYS[1]), 1, blocked}
+end
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if count > tonumber(ARGV[2]) then
+  local block = tonumber(ARGV[3])
+  if block <= 0 then block = ttl end
+  redis.call('SET', KEYS[2], '1', 'PX', block)
+  return {count, ttl, 1, block}
+end
+return {count, ttl, 0, 0}`;
+
+const INCREMENT_SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count`;
+
+/**
+ * Client settings for a request path: no offline queue and a short command timeout, so an
+ * unreachable Redis makes a command fail at once instead of holding the request.
+ */
+export const REDIS_CLIENT_OPTIONS: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  commandTimeout: 500,
+  connectTimeout: 1000,
+  retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
+};
+
+type ScriptedRedis = Redis & {
+  ztThrottle(hits: string, block: string, windowMs: number, limit: number, blockMs: number): Promise<[number, number, number, number]>;
+  ztIncrement(key: string, windowMs: number): Promise<number>;
+};
+
+/** State shared by every instance through Redis; all keys live under `prefix`. */
+export class RedisStore implements ZeroTrustStore {
+  private readonly redis: ScriptedRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+    private readonly ownsClient: boolean,
+  ) {
+    // Connection errors surface on each command, where StoreFailurePolicy decides and reports; without
+    // a listener ioredis would also print every reconnect attempt as an unhandled error.
+    if (ownsClient) redis.on('error', () => undefined);
+    redis.defineCommand('ztThrottle', { numberOfKeys: 2, lua: THROTTLE_SCRIPT });
+    redis.defineCommand('ztIncrement', { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
+    this.redis = redis as ScriptedRedis;
+  }
+
+  /** Waits (bounded) for the first connection so the first requests do not fail for nothing. */
+  async ready(timeoutMs = 2000): Promise<boolean> {
+    if (this.redis.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.redis.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      this.redis.on('ready', onReady);
+    });
+  }
+
+  async throttle(key: string, windowMs: number, limit: number, blockMs: number): Promise<ThrottleResult> {
+    const [totalHits, ttl, blocked, blockTtl] = await this.redis.ztThrottle(`${this.prefix}${key}:hits`, `${this.prefix}${key}:block`, windowMs, limit, blockMs);
+    return { totalHits, timeToExpire: Math.max(0, Math.ceil(ttl / 1000)), isBlocked: blocked === 1, timeToBlockExpire: Math.max(0, Math.ceil(blockTtl / 1000)) };
+  }
+
+  increment(key: string, windowMs: number): Promise<number> {
+    return this.redis.ztIncrement(`${this.prefix}${key}`, windowMs);
+  }
+
+  async ttl(key: string): Promise<number> {
+    return Math.max(0, await this.redis.pttl(`${this.prefix}${key}`));
+  }
+
+  async set(key: string, ttlMs: number): Promise<void> {
+    await this.redis.set(`${this.prefix}${key}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async delete(...keys: string[]): Promise<void> {
+    if (keys.length) await this.redis.del(...keys.map((key) => `${this.prefix}${key}`));
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) this.redis.disconnect();
+  }
+}

@@ -1,0 +1,61 @@
+import { Body, Controller, HttpCode, type INestApplication, Module, Post, Req, UnauthorizedException } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { IsString, MaxLength } from 'class-validator';
+import { AccountLockoutService, AuthThrottle, Public, ZeroTrustModule, type ZeroTrustModuleOptions } from 'nestjs-zero-trust';
+import { CaptureAuditSink } from '../support/capture-audit.sink.js';
+import { type Platform, ProbeController } from '../support/test-app.js';
+
+export const RIGHT_PASSWORD = 'the right password';
+
+class LoginBody {
+  @IsString()
+  @MaxLength(254)
+  email!: string;
+
+  @IsString()
+  @MaxLength(128)
+  password!: string;
+}
+
+/** The login pattern the sample uses: a locked account answers exactly like a wrong password. */
+@Controller('auth')
+export class LoginController {
+  constructor(private readonly lockout: AccountLockoutService) {}
+
+  @Public()
+  @AuthThrottle()
+  @Post('login')
+  @HttpCode(200)
+  async login(@Body() body: LoginBody, @Req() request: object) {
+    const locked = await this.lockout.isLocked(body.email, request);
+    const valid = body.password === RIGHT_PASSWORD;
+    if (locked || !valid) {
+      if (!locked) await this.lockout.recordFailure(body.email, request);
+      throw new UnauthorizedException('Invalid email or password');
+    }
+    await this.lockout.recordSuccess(body.email, request);
+    return { ok: true };
+  }
+}
+
+export async function createThrottleApp(platform: Platform, options: Partial<ZeroTrustModuleOptions>, listen = false) {
+  const audit = new CaptureAuditSink();
+  @Module({
+    imports: [ZeroTrustModule.forRoot({ issuer: 'https://issuer.test', audience: 'probe-api', auditSinks: [audit], ...options })],
+    controllers: [LoginController, ProbeController],
+  })
+  class ThrottleModule {}
+  let app: INestApplication;
+  if (platform === 'fastify') {
+    const { FastifyAdapter } = await import('@nestjs/platform-fastify');
+    app = await NestFactory.create(ThrottleModule, new FastifyAdapter(), { logger: false, abortOnError: false });
+  } else {
+    app = await NestFactory.create(ThrottleModule, { logger: false, abortOnError: false });
+  }
+  if (listen) await app.listen(0, '127.0.0.1');
+  else {
+    await app.init();
+    if (platform === 'fastify') await app.getHttpAdapter().getInstance().ready();
+  }
+  return { app, audit };
+}
