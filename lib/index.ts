@@ -84,6 +84,10 @@ export type { ZeroTrustStore, ThrottleResult } from './throttle/zero-trust-store
 export { RedisStore } from './throttle/redis.store.js';
 export { ClientIpResolver } from './http/client-ip.js';
 
+export { LeastPrivilegeRoleMigration, ZERO_TRUST_TABLES, RLS_USER_SETTING, RLS_SCOPES_SETTING } from './database/least-privilege-role.migration.js';
+export type { LeastPrivilegeOptions, RowLevelSecurityTable } from './database/least-privilege-role.migration.js';
+export { scramSha256Verifier } from './database/scram-verifier.js';
+
 export { SecurityHeaders } from './http/security-headers.decorator.js';
 export { DEFAULT_SECURITY_HEADERS } from './http/security-headers.js';
 export type { SecurityHeaderOverrides } from './http/security-headers.js';

@@ -1,0 +1,235 @@
+import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import type { EntityClass } from '../authz/owns-resource.decorator.js';
+import { ZeroTrustConfigurationError } from '../zero-trust-configuration.error.js';
+import { scramSha256Verifier } from './scram-verifier.js';
+import { ident, literal } from './sql-identifiers.js';
+
+/** Tables of the module itself (sessions), granted to the runtime role whenever they exist. */
+export const ZERO_TRUST_TABLES = ['zt_sessions', 'zt_refresh_tokens'] as const;
+
+/** The setting row-level security policies compare with; the module sets it per request, per transaction. */
+export const RLS_USER_SETTING = 'zero_trust.user_id';
+export const RLS_SCOPES_SETTING = 'zero_trust.scopes';
+
+export interface RowLevelSecurityTable {
+  entity: EntityClass | string;
+  /** Property holding the owner's id. Default `ownerId`. */
+  ownerProperty?: string;
+  /** A token scope that may see every row (e.g. `notes:admin`), matching `@OwnsResource({ adminScope })`. */
+  adminScope?: string;
+}
+
+export interface LeastPrivilegeOptions {
+  /** NOLOGIN role that owns the schema and the tables. */
+  ownerRole: string;
+  /** LOGIN role the application serves with: DML on its tables and nothing else. */
+  runtimeRole: string;
+  /** Environment variable holding the runtime role's password. Default `DATABASE_RUNTIME_PASSWORD`. */
+  runtimePasswordEnv?: string;
+  /**
+   * Create the runtime role without a password when the variable is unset (it then cannot log in with a
+   * password). Only for a single-connection database that switches with SET ROLE, such as PGlite.
+   */
+  allowPasswordless?: boolean;
+  /** Default `public`. */
+  schema?: string;
+  /** Entities the runtime role may read and write. Default: every entity of the DataSource. */
+  entities?: Array<EntityClass | string>;
+  /** Append-only entities (audit logs): INSERT only, plus SELECT when `readableAppendOnly` is set. */
+  appendOnly?: Array<EntityClass | string>;
+  readableAppendOnly?: boolean;
+  /** Owned entities to protect with row-level security as a second wall. */
+  rowLevelSecurity?: RowLevelSecurityTable[];
+}
+
+interface Baseline {
+  schemaOwner: string;
+  publicCreate: boolean;
+  publicTemp: boolean;
+  publicConnect: boolean;
+  tableOwners: Record<string, string>;
+}
+
+const POLICY = 'zero_trust_owner';
+const BASELINE_PREFIX = 'nestjs-zero-trust baseline:';
+
+/**
+ * A TypeORM migration class that locks the database down for the application ("assume breach"):
+ *
+ * ```ts
+ * export class LeastPrivilege1732000300000 extends LeastPrivilegeRoleMigration({
+ *   ownerRole: 'notes_owner', runtimeRole: 'notes_app', rowLevelSecurity: [{ entity: Note }],
+ * }) {}
+ * ```
+ *
+ * `up` is idempotent; `down` restores what it found (recorded on the owner role when `up` first ran).
+ * Run it with a connection that may create roles (a superuser, or a role with CREATEROLE that owns the tables).
+ */
+export function LeastPrivilegeRoleMigration(options: LeastPrivilegeOptions): new () => MigrationInterface {
+  const owner = ident(options.ownerRole, 'ownerRole');
+  const runtime = ident(options.runtimeRole, 'runtimeRole');
+  const schema = ident(options.schema ?? 'public', 'schema');
+  const passwordEnv = options.runtimePasswordEnv ?? 'DATABASE_RUNTIME_PASSWORD';
+  if (options.ownerRole === options.runtimeRole) throw new ZeroTrustConfigurationError('ownerRole and runtimeRole must differ.');
+
+  // TypeORM names a migration after its class, which must end in a timestamp: users subclass this
+  // one (`class LeastPrivilege1732000300000 extends LeastPrivilegeRoleMigration({...}) {}`).
+  return class LeastPrivilegeRoleMigrationClass implements MigrationInterface {
+    async up(queryRunner: QueryRunner): Promise<void> {
+      const q = (sql: string) => queryRunner.query(sql);
+      const dataSource = queryRunner.connection;
+      const password = process.env[passwordEnv];
+      if (!password && !options.allowPasswordless) {
+        throw new ZeroTrustConfigurationError(`set ${passwordEnv} to the runtime role's password before running this migration (there is no default).`);
+      }
+      const database = ident((await q('SELECT current_database() AS db'))[0].db as string, 'database');
+      const { dml, appendOnly, rls } = await tablesOf(dataSource, queryRunner, options);
+
+      await q(`DO $$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(options.ownerRole)}) THEN CREATE ROLE ${owner} NOLOGIN; END IF;
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(options.runtimeRole)}) THEN CREATE ROLE ${runtime} LOGIN; END IF;
+      END $$`);
+      // Record what we are about to change, once: a second `up` must not overwrite the original state.
+      const [existing] = await q(`SELECT shobj_description(oid, 'pg_authid') AS note FROM pg_roles WHERE rolname = ${literal(options.ownerRole)}`);
+      if (!String(existing?.note ?? '').startsWith(BASELINE_PREFIX)) {
+        const baseline = await readBaseline(queryRunner, options.schema ?? 'public', [...dml, ...appendOnly]);
+        await q(`COMMENT ON ROLE ${owner} IS ${literal(BASELINE_PREFIX + JSON.stringify(baseline))}`);
+      }
+
+      const flags = 'NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION';
+      await q(`ALTER ROLE ${owner} NOLOGIN ${flags}`);
+      await q(`ALTER ROLE ${runtime} LOGIN ${flags} NOINHERIT PASSWORD ${password ? literal(scramSha256Verifier(password)) : 'NULL'}`);
+
+      // What PUBLIC gets by default: creating objects in the schema, temporary tables, connecting, executing new functions.
+      await q(`REVOKE CREATE ON SCHEMA ${schema} FROM PUBLIC`);
+      await q(`REVOKE TEMPORARY, CONNECT ON DATABASE ${database} FROM PUBLIC`);
+      await q(`ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`);
+      await q(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`);
+      await q(`ALTER SCHEMA ${schema} OWNER TO ${owner}`);
+      await q(`GRANT CONNECT ON DATABASE ${database} TO ${runtime}`);
+      await q(`REVOKE ALL ON SCHEMA ${schema} FROM ${runtime}`);
+      await q(`GRANT USAGE ON SCHEMA ${schema} TO ${runtime}`);
+
+      for (const table of [...dml, ...appendOnly]) {
+        const name = `${schema}.${ident(table, 'table')}`;
+        await q(`ALTER TABLE ${name} OWNER TO ${owner}`);
+        await q(`REVOKE ALL ON TABLE ${name} FROM PUBLIC, ${runtime}`);
+        const rights = dml.includes(table) ? 'SELECT, INSERT, UPDATE, DELETE' : options.readableAppendOnly ? 'SELECT, INSERT' : 'INSERT';
+        await q(`GRANT ${rights} ON TABLE ${name} TO ${runtime}`);
+      }
+      for (const sequence of await sequencesOf(queryRunner, options.schema ?? 'public', [...dml, ...appendOnly])) {
+        await q(`GRANT USAGE, SELECT ON SEQUENCE ${schema}.${ident(sequence, 'sequence')} TO ${runtime}`);
+      }
+      const migrations = dataSource.options.migrationsTableName ?? 'migrations';
+      if (await exists(queryRunner, options.schema ?? 'public', migrations)) {
+        await q(`REVOKE ALL ON TABLE ${schema}.${ident(migrations, 'migrations table')} FROM PUBLIC, ${runtime}`);
+      }
+      // Tables the owner creates later follow the same rule (still only through a migration).
+      await q(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${runtime}`);
+      await q(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${schema} GRANT USAGE, SELECT ON SEQUENCES TO ${runtime}`);
+
+      for (const { table, column, adminScope } of rls) {
+        const name = `${schema}.${ident(table, 'table')}`;
+        const mine = `${ident(column, 'owner column')}::text = current_setting('${RLS_USER_SETTING}', true)`;
+        const admin = adminScope
+          ? ` OR ${literal(adminScope)} = ANY (string_to_array(coalesce(current_setting('${RLS_SCOPES_SETTING}', true), ''), ' '))`
+          : '';
+        await q(`ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY`);
+        await q(`ALTER TABLE ${name} FORCE ROW LEVEL SECURITY`);
+        await q(`DROP POLICY IF EXISTS ${POLICY} ON ${name}`);
+        // Unset setting -> NULL -> no row passes: the policy fails closed.
+        await q(`CREATE POLICY ${POLICY} ON ${name} USING (${mine}${admin}) WITH CHECK (${mine})`);
+      }
+    }
+
+    async down(queryRunner: QueryRunner): Promise<void> {
+      const q = (sql: string) => queryRunner.query(sql);
+      const [role] = await q(`SELECT shobj_description(oid, 'pg_authid') AS note FROM pg_roles WHERE rolname = ${literal(options.ownerRole)}`);
+      if (!role) return;
+      const note = String(role.note ?? '');
+      if (!note.startsWith(BASELINE_PREFIX)) throw new ZeroTrustConfigurationError(`role ${options.ownerRole} carries no baseline: it was not created by this migration.`);
+      const baseline = JSON.parse(note.slice(BASELINE_PREFIX.length)) as Baseline;
+      const database = ident((await q('SELECT current_database() AS db'))[0].db as string, 'database');
+      const { rls } = await tablesOf(queryRunner.connection, queryRunner, options);
+      for (const { table } of rls) {
+        const name = `${schema}.${ident(table, 'table')}`;
+        await q(`DROP POLICY IF EXISTS ${POLICY} ON ${name}`);
+        await q(`ALTER TABLE ${name} NO FORCE ROW LEVEL SECURITY`);
+        await q(`ALTER TABLE ${name} DISABLE ROW LEVEL SECURITY`);
+      }
+      for (const [table, tableOwner] of Object.entries(baseline.tableOwners)) {
+        await q(`ALTER TABLE ${schema}.${ident(table, 'table')} OWNER TO "${tableOwner.replace(/"/g, '""')}"`);
+      }
+      await q(`ALTER SCHEMA ${schema} OWNER TO "${baseline.schemaOwner.replace(/"/g, '""')}"`);
+      await q(`DROP OWNED BY ${runtime}`);
+      await q(`DROP OWNED BY ${owner}`);
+      if (baseline.publicCreate) await q(`GRANT CREATE ON SCHEMA ${schema} TO PUBLIC`);
+      if (baseline.publicTemp) await q(`GRANT TEMPORARY ON DATABASE ${database} TO PUBLIC`);
+      if (baseline.publicConnect) await q(`GRANT CONNECT ON DATABASE ${database} TO PUBLIC`);
+      await q(`ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC`);
+      await q(`DROP ROLE ${runtime}`);
+      await q(`DROP ROLE ${owner}`);
+    }
+  };
+}
+
+async function tablesOf(dataSource: DataSource, queryRunner: QueryRunner, options: LeastPrivilegeOptions) {
+  const schemaName = options.schema ?? 'public';
+  const tableName = (entity: EntityClass | string) =>
+    typeof entity === 'string' && !dataSource.hasMetadata(entity) ? entity : dataSource.getMetadata(entity as never).tableName;
+  const appendOnly = (options.appendOnly ?? []).map(tableName);
+  const named = options.entities?.map(tableName) ?? dataSource.entityMetadatas.filter((m) => m.tableType === 'regular').map((m) => m.tableName);
+  const dml = named.filter((table) => !appendOnly.includes(table));
+  for (const table of ZERO_TRUST_TABLES) {
+    if (!dml.includes(table) && (await exists(queryRunner, schemaName, table))) dml.push(table);
+  }
+  const rls = (options.rowLevelSecurity ?? []).map((entry) => {
+    const metadata = dataSource.getMetadata(entry.entity as never);
+    const property = entry.ownerProperty ?? 'ownerId';
+    const column = metadata.findColumnWithPropertyName(property);
+    if (!column) throw new ZeroTrustConfigurationError(`rowLevelSecurity: ${metadata.name} has no property "${property}".`);
+    return { table: metadata.tableName, column: column.databaseName, adminScope: entry.adminScope };
+  });
+  return { dml, appendOnly, rls };
+}
+
+async function exists(queryRunner: QueryRunner, schema: string, table: string): Promise<boolean> {
+  const [row] = await queryRunner.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [`${schema}.${table}`]);
+  return row.found === true;
+}
+
+async function sequencesOf(queryRunner: QueryRunner, schema: string, tables: string[]): Promise<string[]> {
+  if (tables.length === 0) return [];
+  const rows = await queryRunner.query(
+    `SELECT DISTINCT s.relname AS name FROM pg_class s
+       JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')
+       JOIN pg_class t ON t.oid = d.refobjid
+       JOIN pg_namespace n ON n.oid = t.relnamespace
+     WHERE s.relkind = 'S' AND n.nspname = $1 AND t.relname = ANY($2)`,
+    [schema, tables],
+  );
+  return rows.map((row: { name: string }) => row.name);
+}
+
+async function readBaseline(queryRunner: QueryRunner, schema: string, tables: string[]): Promise<Baseline> {
+  const [state] = await queryRunner.query(
+    `SELECT pg_get_userbyid(n.nspowner) AS schema_owner,
+            has_schema_privilege('public', n.nspname, 'CREATE') AS public_create,
+            has_database_privilege('public', current_database(), 'TEMPORARY') AS public_temp,
+            has_database_privilege('public', current_database(), 'CONNECT') AS public_connect
+       FROM pg_namespace n WHERE n.nspname = $1`,
+    [schema],
+  );
+  const owners = await queryRunner.query(
+    `SELECT c.relname AS table, pg_get_userbyid(c.relowner) AS owner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind IN ('r', 'p')`,
+    [schema, tables],
+  );
+  return {
+    schemaOwner: state.schema_owner,
+    publicCreate: state.public_create,
+    publicTemp: state.public_temp,
+    publicConnect: state.public_connect,
+    tableOwners: Object.fromEntries(owners.map((row: { table: string; owner: string }) => [row.table, row.owner])),
+  };
+}
