@@ -21,6 +21,7 @@ export {
   OWNS_RESOURCE_KEY,
   REQUEST_ID_HEADER,
   REQUIRE_MFA_KEY,
+  ROW_LEVEL_SECURITY_KEY,
   ROLES_KEY,
   SCOPES_KEY,
   SECURITY_HEADERS_KEY,
@@ -87,6 +88,11 @@ export { ClientIpResolver } from './http/client-ip.js';
 export { LeastPrivilegeRoleMigration, ZERO_TRUST_TABLES, RLS_USER_SETTING, RLS_SCOPES_SETTING } from './database/least-privilege-role.migration.js';
 export type { LeastPrivilegeOptions, RowLevelSecurityTable } from './database/least-privilege-role.migration.js';
 export { scramSha256Verifier } from './database/scram-verifier.js';
+export { exclusivePGliteDriver } from './database/exclusive-pglite.driver.js';
+export type { PGliteLike, PGliteDriver } from './database/exclusive-pglite.driver.js';
+export { RlsContext } from './database/rls-context.js';
+export { RowLevelSecurity } from './database/row-level-security.decorator.js';
+export { DatabasePrivilegeCheck } from './database/database-privilege.check.js';
 
 export { SecurityHeaders } from './http/security-headers.decorator.js';
 export { DEFAULT_SECURITY_HEADERS } from './http/security-headers.js';

@@ -11,3 +11,5 @@ export const OWNS_RESOURCE_KEY = 'zero-trust:owns-resource';
 export const SENSITIVE_FIELDS_KEY = 'zero-trust:sensitive-fields';
 export const REQUIRE_MFA_KEY = 'zero-trust:require-mfa';
 export const AUTH_THROTTLE_KEY = 'zero-trust:auth-throttle';
+export const ROW_LEVEL_SECURITY_KEY = 'zero-trust:row-level-security';
+export const USES_OWNED_REPOSITORY_KEY = 'zero-trust:uses-owned-repository';

@@ -10,6 +10,8 @@ import { OwnedRepositoryPipe } from './authz/owned.decorator.js';
 import { RoutePolicies } from './authz/route-policy.js';
 import { RouteRulesCheck } from './authz/route-rules.check.js';
 import { SensitiveFieldsInterceptor } from './authz/sensitive-fields.interceptor.js';
+import { DatabasePrivilegeCheck } from './database/database-privilege.check.js';
+import { RowLevelSecurityInterceptor } from './database/row-level-security.interceptor.js';
 import { SessionService } from './sessions/session.service.js';
 import { AccountLockoutService } from './throttle/account-lockout.service.js';
 import { StoreFailurePolicy } from './throttle/store-failure.policy.js';
@@ -64,10 +66,12 @@ import { type ResolvedZeroTrustConfig, resolveZeroTrustOptions, type ZeroTrustMo
     EntityAccess,
     OwnedRepositoryPipe,
     RouteRulesCheck,
+    DatabasePrivilegeCheck,
     { provide: APP_PIPE, useFactory: () => new ZeroTrustValidationPipe() },
     { provide: APP_FILTER, useClass: ZeroTrustExceptionFilter },
     { provide: APP_INTERCEPTOR, useClass: SecurityHeadersInterceptor },
     { provide: APP_INTERCEPTOR, useClass: SensitiveFieldsInterceptor },
+    { provide: APP_INTERCEPTOR, useClass: RowLevelSecurityInterceptor },
   ],
   exports: [TokenService, SessionService, AccountLockoutService, AuditService, EntityAccess, OwnedRepositoryPipe, ZERO_TRUST_CONFIG],
 })

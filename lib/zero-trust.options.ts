@@ -62,8 +62,20 @@ export interface ZeroTrustModuleOptions {
   authorization?: 'strict' | 'report';
   /** Largest page an `OwnedRepository.find()` returns. Default 100. */
   maxPageSize?: number;
+  /**
+   * Run handlers that touch owned data in a transaction that sets `zero_trust.user_id` (and
+   * `zero_trust.scopes`) for the database's row-level-security policies (see LeastPrivilegeRoleMigration).
+   * Default false.
+   */
+  rowLevelSecurity?: boolean;
   /** Injection token of the TypeORM DataSource used by ownership checks. Default: TypeORM's `DataSource`. */
   dataSource?: string | symbol | (abstract new (...args: never[]) => unknown);
+  /**
+   * At boot, inspect the database role the app connects as (superuser, BYPASSRLS, CREATE on the schema,
+   * table ownership, membership in powerful roles): refuse to start in production, warn otherwise.
+   * Default `check` (only when a PostgreSQL DataSource is present).
+   */
+  databasePrivileges?: 'check' | 'off';
   /**
    * Proxies whose X-Forwarded-For entries are believed: a hop count (`1` behind one load balancer) or
    * a list of their addresses/CIDRs. Default: none, so the client is the socket's peer.
@@ -169,6 +181,8 @@ const KNOWN_OPTIONS: ReadonlyArray<keyof ZeroTrustModuleOptions> = [
   'authorization',
   'maxPageSize',
   'dataSource',
+  'rowLevelSecurity',
+  'databasePrivileges',
   'trustProxy',
   'throttle',
   'lockout',
@@ -196,6 +210,8 @@ export interface ResolvedZeroTrustConfig {
   readonly authorization: 'strict' | 'report';
   readonly maxPageSize: number;
   readonly dataSource?: ZeroTrustModuleOptions['dataSource'];
+  readonly rowLevelSecurity: boolean;
+  readonly databasePrivileges: 'check' | 'off';
   readonly trustProxy?: number | readonly string[];
   readonly throttle: { default: ResolvedRateLimit; auth: ResolvedRateLimit } | false;
   readonly lockout: ResolvedLockoutOptions | false;
@@ -410,6 +426,8 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions): Resolv
     maxPageSize,
     dataSource: options.dataSource,
     trustProxy: options.trustProxy,
+    rowLevelSecurity: options.rowLevelSecurity === true,
+    databasePrivileges: options.databasePrivileges ?? 'check',
     throttle,
     lockout,
     redis: options.redis,

@@ -62,7 +62,8 @@ export class AuthorizationGuard implements CanActivate {
         throw new AccessDenied('missing_role', `Roles(${policy.roles.join(', ')})`);
       }
       if (policy.ownership) {
-        const record = await this.checkOwnership(policy.ownership, principal, request.params ?? {});
+        const ownership = policy.ownership;
+        const record = await this.entities.asPrincipal(principal, () => this.checkOwnership(ownership, principal, request.params ?? {}));
         (rawRequest(request) as unknown as Record<symbol, unknown>)[LOADED_RESOURCE] = record;
       }
       return true;

@@ -4,6 +4,8 @@ import type { DataSource, ObjectLiteral, Repository } from 'typeorm';
 import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
 import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
 import { ZeroTrustConfigurationError } from '../zero-trust-configuration.error.js';
+import type { ZeroTrustPrincipal } from '../auth/principal.interface.js';
+import { RlsContext } from '../database/rls-context.js';
 import type { EntityClass } from './owns-resource.decorator.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -23,12 +25,22 @@ export class EntityAccess {
     @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
   ) {}
 
+  /** Inside a row-level-security transaction, the repository is bound to it. */
   async repository<T extends ObjectLiteral>(entity: EntityClass): Promise<Repository<T>> {
+    const manager = RlsContext.manager();
+    if (manager) return manager.getRepository<T>(entity as never);
     const dataSource = this.dataSource ?? (await this.resolveDataSource());
     return dataSource.getRepository<T>(entity as never);
   }
 
+  /** Runs lookups for a principal: in a row-level-security transaction when that is on. */
+  async asPrincipal<T>(principal: ZeroTrustPrincipal, work: () => Promise<T>): Promise<T> {
+    if (!this.config.rowLevelSecurity) return work();
+    return RlsContext.run(this.dataSource ?? (await this.resolveDataSource()), principal, () => work());
+  }
+
   async resolveDataSource(): Promise<DataSource> {
+    if (this.dataSource) return this.dataSource;
     const token = this.config.dataSource ?? (await import('typeorm')).DataSource;
     try {
       this.dataSource = this.moduleRef.get<DataSource>(token as never, { strict: false });

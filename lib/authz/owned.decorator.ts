@@ -1,5 +1,6 @@
 import { createParamDecorator, type ExecutionContext, Inject, Injectable, type PipeTransform, UnauthorizedException } from '@nestjs/common';
 import type { ZeroTrustPrincipal } from '../auth/principal.interface.js';
+import { USES_OWNED_REPOSITORY_KEY } from '../zero-trust.constants.js';
 import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
 import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
 import { EntityAccess } from './entity-access.js';
@@ -37,5 +38,10 @@ export class OwnedRepositoryPipe implements PipeTransform<OwnedRequest, Promise<
  * Injects an `OwnedRepository` of `entity` scoped to the caller:
  * `list(@Owned(Note) notes: OwnedRepository<Note>) { return notes.find(); }`.
  */
-export const Owned = (entity: EntityClass, options: { owner?: string } = {}) =>
-  OwnedRequestParam({ entity, owner: options.owner ?? 'ownerId' }, OwnedRepositoryPipe);
+export const Owned =
+  (entity: EntityClass, options: { owner?: string } = {}): ParameterDecorator =>
+  (target, property, index) => {
+    OwnedRequestParam({ entity, owner: options.owner ?? 'ownerId' }, OwnedRepositoryPipe)(target, property, index);
+    // Marks the handler as touching owned data, so row-level security wraps it.
+    if (property !== undefined) Reflect.defineMetadata(USES_OWNED_REPOSITORY_KEY, true, (target as Record<string | symbol, object>)[property]);
+  };

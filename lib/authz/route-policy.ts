@@ -1,6 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AUTHENTICATED_KEY, IS_PUBLIC_KEY, OWNS_RESOURCE_KEY, REQUIRE_MFA_KEY, ROLES_KEY, SCOPES_KEY } from '../zero-trust.constants.js';
+import {
+  AUTHENTICATED_KEY,
+  IS_PUBLIC_KEY,
+  OWNS_RESOURCE_KEY,
+  REQUIRE_MFA_KEY,
+  ROLES_KEY,
+  ROW_LEVEL_SECURITY_KEY,
+  SCOPES_KEY,
+  USES_OWNED_REPOSITORY_KEY,
+} from '../zero-trust.constants.js';
 import type { OwnershipRule } from './owns-resource.decorator.js';
 
 /** Everything a route declares about who may call it, read from its decorators. */
@@ -11,6 +20,8 @@ export interface RoutePolicy {
   readonly ownership?: OwnershipRule;
   readonly authenticated: boolean;
   readonly requireMfa: boolean;
+  /** Reads or writes owned rows (`@OwnsResource`, `@Owned`, `@RowLevelSecurity()`): runs under row-level security. */
+  readonly touchesOwnedData: boolean;
   /** Whether the route declares any authorization rule at all. */
   readonly hasRule: boolean;
 }
@@ -50,6 +61,10 @@ export class RoutePolicies {
       ownership,
       authenticated,
       requireMfa,
+      touchesOwnedData:
+        ownership !== undefined ||
+        Reflect.getMetadata(USES_OWNED_REPOSITORY_KEY, handler) === true ||
+        this.reflector.getAllAndOverride<boolean>(ROW_LEVEL_SECURITY_KEY, targets) === true,
       hasRule: scopes.length > 0 || roles.length > 0 || ownership !== undefined || authenticated || requireMfa,
     };
   }

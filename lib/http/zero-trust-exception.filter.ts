@@ -5,8 +5,14 @@ import { throwError } from 'rxjs';
 import { REQUEST_ID_HEADER } from '../zero-trust.constants.js';
 import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
 import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
-import { assignRequestId, rawResponse } from './request-context.js';
+import { AuditService } from '../audit/audit.service.js';
+import { assignRequestId, describeRequest, rawResponse } from './request-context.js';
 import { applyHeaders } from './security-headers.js';
+
+/** SQLSTATE 42501: the database refused (a missing grant or a row-level-security policy). */
+function isDatabaseDenial(exception: unknown): boolean {
+  return (exception as { driverError?: { code?: string } } | undefined)?.driverError?.code === '42501';
+}
 
 export interface ErrorBody {
   statusCode: number;
@@ -27,6 +33,7 @@ export class ZeroTrustExceptionFilter implements ExceptionFilter {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
+    private readonly audit: AuditService,
   ) {}
 
   catch(exception: unknown, host: ArgumentsHost) {
@@ -36,6 +43,16 @@ export class ZeroTrustExceptionFilter implements ExceptionFilter {
     const response = http.getResponse<object>();
     const requestId = assignRequestId(request);
     const body = this.toBody(exception);
+    if (isDatabaseDenial(exception)) {
+      const principal = (request as { user?: { subject: string; sessionId?: string } }).user;
+      this.audit.publish({
+        type: 'access.denied',
+        outcome: 'denied',
+        reason: 'database_denied',
+        ...describeRequest(request),
+        principal: principal ? { subject: principal.subject, sessionId: principal.sessionId } : undefined,
+      });
+    }
     if (body.statusCode >= 500) {
       this.logger.error(`request ${requestId} failed`, exception instanceof Error ? exception.stack : String(exception));
     }
@@ -47,6 +64,11 @@ export class ZeroTrustExceptionFilter implements ExceptionFilter {
   }
 
   protected toBody(exception: unknown): ErrorBody {
+    // SQLSTATE 42501 (insufficient privilege): a grant or a row-level-security policy stopped the query.
+    // The database said no, so the client gets the same 403 an authorization rule would give.
+    if (isDatabaseDenial(exception)) {
+      return { statusCode: 403, message: 'Access denied', error: 'Forbidden' };
+    }
     const statusCode = exception instanceof HttpException ? exception.getStatus() : 500;
     const error = STATUS_CODES[statusCode] ?? 'Error';
     if (statusCode >= 500 || !(exception instanceof HttpException)) {

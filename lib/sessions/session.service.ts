@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { type IssuedAccessToken, TokenService } from '../auth/token.service.js';
 import { EntityAccess } from '../authz/entity-access.js';
+import { RlsContext } from '../database/rls-context.js';
 import { describeRequest } from '../http/request-context.js';
 import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
 import type { ResolvedSessionOptions, ResolvedZeroTrustConfig } from '../zero-trust.options.js';
@@ -38,7 +39,7 @@ const CACHE_LIMIT = 10_000;
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** TypeORM answers an UPDATE/DELETE with `[rows, affected]` and a SELECT with `rows`: always return the rows. */
-async function rows<T>(db: DataSource, sql: string, parameters: unknown[]): Promise<T[]> {
+async function rows<T>(db: Pick<DataSource, 'query'>, sql: string, parameters: unknown[]): Promise<T[]> {
   const result = (await db.query(sql, parameters)) as unknown;
   if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
   return result as T[];
@@ -216,7 +217,7 @@ export class SessionService implements OnApplicationBootstrap {
     return active;
   }
 
-  private async whyTokenFailed(db: DataSource, tokenHash: string, request?: object): Promise<RefreshFailureReason> {
+  private async whyTokenFailed(db: Pick<DataSource, 'query'>, tokenHash: string, request?: object): Promise<RefreshFailureReason> {
     const [token] = await rows<{ session_id: string; used_at: Date | null; expired: boolean; subject: string }>(
       db,
       `SELECT t.session_id, t.used_at, t.expires_at <= now() AS expired, s.subject
@@ -239,7 +240,7 @@ export class SessionService implements OnApplicationBootstrap {
     return token.expired ? 'refresh_token_expired' : 'unknown_refresh_token';
   }
 
-  private async whySessionFailed(db: DataSource, sessionId: string): Promise<RefreshFailureReason> {
+  private async whySessionFailed(db: Pick<DataSource, 'query'>, sessionId: string): Promise<RefreshFailureReason> {
     const [session] = await rows<{ revoked: boolean; expired: boolean }>(
       db,
       `SELECT revoked_at IS NOT NULL AS revoked, expires_at <= now() AS expired FROM zt_sessions WHERE id = $1`,
@@ -277,7 +278,10 @@ export class SessionService implements OnApplicationBootstrap {
     return this.config.sessions;
   }
 
-  private async database(): Promise<DataSource> {
+  /** Inside a row-level-security transaction its manager is used: on PGlite a second connection would wait for it. */
+  private async database(): Promise<Pick<DataSource, 'query'>> {
+    const manager = RlsContext.manager();
+    if (manager) return manager;
     this.db ??= await this.entities.resolveDataSource();
     return this.db;
   }

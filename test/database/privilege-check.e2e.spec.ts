@@ -1,0 +1,113 @@
+import 'reflect-metadata';
+import { Logger, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { DatabasePrivilegeCheck, LeastPrivilegeRoleMigration, ZeroTrustModule } from 'nestjs-zero-trust';
+import pg from 'pg';
+import { Column, DataSource, Entity, PrimaryColumn } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { requirePostgresUrl } from '../support/services.js';
+
+@Entity('items')
+class Item {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('uuid') ownerId!: string;
+}
+
+const pgUrl = requirePostgresUrl();
+
+async function boot(url: string, environment: string) {
+  @Module({
+    imports: [
+      ZeroTrustModule.forRoot({
+        issuer: 'https://issuer.test',
+        audience: 'check',
+        environment,
+        auditSinks: [],
+        // Production refuses ephemeral keys, so give it a real one.
+        keys: [{ kid: 'k1', alg: 'ES256', privateKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey }],
+      }),
+      TypeOrmModule.forRoot({ type: 'postgres', url, entities: [Item], retryAttempts: 0 }),
+    ],
+  })
+  class CheckModule {}
+  const app = await NestFactory.create(CheckModule, { logger: false, abortOnError: false });
+  try {
+    await app.init();
+  } finally {
+    await app.close();
+  }
+}
+
+describe('DatabasePrivilegeCheck.excessPrivileges', () => {
+  const none = { name: 'app', rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false, schema_create: false, owned_tables: [], owner_memberships: [], powerful_roles: [] };
+  it('finds nothing wrong with a least-privilege role', () => {
+    expect(DatabasePrivilegeCheck.excessPrivileges(none)).toEqual([]);
+  });
+  it.each([
+    ['rolsuper', /SUPERUSER/],
+    ['rolbypassrls', /NOBYPASSRLS/],
+    ['rolcreaterole', /NOCREATEROLE/],
+    ['rolcreatedb', /NOCREATEDB/],
+    ['rolreplication', /NOREPLICATION/],
+    ['schema_create', /REVOKE CREATE ON SCHEMA/],
+  ])('names %s with its fix', (flag, fix) => {
+    expect(DatabasePrivilegeCheck.excessPrivileges({ ...none, [flag]: true }).join('\n')).toMatch(fix);
+  });
+  it('names owned tables, owner-role membership and server-file roles', () => {
+    const lines = DatabasePrivilegeCheck.excessPrivileges({ ...none, owned_tables: ['notes'], owner_memberships: ['notes_owner'], powerful_roles: ['pg_read_server_files'] }).join('\n');
+    expect(lines).toMatch(/owns tables \(notes\)/);
+    expect(lines).toMatch(/REVOKE <owner role>/);
+    expect(lines).toMatch(/REVOKE pg_read_server_files/);
+  });
+});
+
+describe.skipIf(!pgUrl)('boot check against a real PostgreSQL connection', () => {
+  const suffix = randomBytes(5).toString('hex');
+  const database = `zt_check_${suffix}`;
+  let root: pg.Client;
+  let dbUrl: URL;
+  let runtimeUrl: URL;
+
+  beforeAll(async () => {
+    root = new pg.Client({ connectionString: pgUrl });
+    await root.connect();
+    await root.query(`CREATE DATABASE ${database}`);
+    dbUrl = new URL(pgUrl!);
+    dbUrl.pathname = `/${database}`;
+    process.env.ZT_TEST_RUNTIME_PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
+    const migration = class LeastPrivilege1732000300000 extends LeastPrivilegeRoleMigration({
+      ownerRole: `zt_owner_${suffix}`, runtimeRole: `zt_app_${suffix}`, runtimePasswordEnv: 'ZT_TEST_RUNTIME_PASSWORD',
+    }) {};
+    const admin = await new DataSource({ type: 'postgres', url: dbUrl.toString(), entities: [Item], synchronize: true, migrations: [migration] }).initialize();
+    await admin.runMigrations();
+    await admin.destroy();
+    runtimeUrl = new URL(dbUrl);
+    runtimeUrl.username = `zt_app_${suffix}`;
+    runtimeUrl.password = process.env.ZT_TEST_RUNTIME_PASSWORD;
+  });
+  afterAll(async () => {
+    await root.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    for (const role of [`zt_app_${suffix}`, `zt_owner_${suffix}`]) await root.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+    await root.end();
+  });
+
+  it('refuses to start in production on a superuser connection, naming the privilege', async () => {
+    await expect(boot(dbUrl.toString(), 'production')).rejects.toThrow(/"postgres" the app connects as has privileges it does not need:\n {2}- SUPERUSER/);
+  });
+
+  it('only warns outside production', async () => {
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      await boot(dbUrl.toString(), 'development');
+      expect(warn.mock.calls.flat().join('\n')).toMatch(/SUPERUSER/);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('starts in production as the runtime role made by the migration', async () => {
+    await expect(boot(runtimeUrl.toString(), 'production')).resolves.toBeUndefined();
+  });
+});
