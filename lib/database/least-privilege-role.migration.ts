@@ -28,9 +28,10 @@ export interface LeastPrivilegeOptions {
   runtimePasswordEnv?: string;
   /**
    * Create the runtime role without a password when the variable is unset (it then cannot log in with a
-   * password). Only for a single-connection database that switches with SET ROLE, such as PGlite.
+   * password). Only for a single-connection database that switches with SET ROLE, such as PGlite. A
+   * function is asked when the migration runs.
    */
-  allowPasswordless?: boolean;
+  allowPasswordless?: boolean | (() => boolean);
   /** Default `public`. */
   schema?: string;
   /** Entities the runtime role may read and write. Default: every entity of the DataSource. */
@@ -79,7 +80,8 @@ export function LeastPrivilegeRoleMigration(options: LeastPrivilegeOptions): new
       const q = (sql: string) => queryRunner.query(sql);
       const dataSource = queryRunner.connection;
       const password = process.env[passwordEnv];
-      if (!password && !options.allowPasswordless) {
+      const passwordless = typeof options.allowPasswordless === 'function' ? options.allowPasswordless() : options.allowPasswordless === true;
+      if (!password && !passwordless) {
         throw new ZeroTrustConfigurationError(`set ${passwordEnv} to the runtime role's password before running this migration (there is no default).`);
       }
       const database = ident((await q('SELECT current_database() AS db'))[0].db as string, 'database');

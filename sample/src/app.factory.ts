@@ -6,7 +6,8 @@ export type HttpPlatform = 'express' | 'fastify';
 
 /** Builds the sample on either HTTP adapter; `main.ts` and the e2e tests share it. */
 export async function createSampleApp(platform: HttpPlatform = 'express', logger = true): Promise<INestApplication> {
-  const options = { logger: logger ? undefined : (false as const) };
+  // abortOnError: false lets a boot failure reach the caller (main prints it; tests see it) instead of process.abort().
+  const options = { logger: logger ? undefined : (false as const), abortOnError: false };
   if (platform === 'fastify') {
     const { FastifyAdapter } = await import('@nestjs/platform-fastify');
     const app = await NestFactory.create(AppModule, new FastifyAdapter({ bodyLimit: 100 * 1024 }), options);

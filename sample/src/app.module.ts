@@ -4,7 +4,7 @@ import { LoggerAuditSink, MemoryAuditSink, ZeroTrustModule } from 'nestjs-zero-t
 import { AdminModule } from './admin/admin.module.js';
 import { AuditModule } from './audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
-import { databaseOptions } from './database/database.options.js';
+import { databaseModuleOptions } from './database/database.options.js';
 import { HealthController } from './health/health.controller.js';
 import { NotesModule } from './notes/notes.module.js';
 import { zeroTrustOptions } from './zero-trust.config.js';
@@ -17,7 +17,7 @@ import { zeroTrustOptions } from './zero-trust.config.js';
       inject: [MemoryAuditSink],
       useFactory: (recent: MemoryAuditSink) => ({ ...zeroTrustOptions(), auditSinks: [new LoggerAuditSink(), recent] }),
     }),
-    TypeOrmModule.forRootAsync({ useFactory: () => databaseOptions() }),
+    TypeOrmModule.forRootAsync(databaseModuleOptions()),
     AuthModule,
     NotesModule,
     AdminModule,

@@ -33,6 +33,7 @@ export function zeroTrustOptions(env: NodeJS.ProcessEnv = process.env): ZeroTrus
     keys: keys.length ? keys : undefined,
     sessions: {},
     authorization: 'strict',
+    rowLevelSecurity: true,
     trustProxy: trustProxy(env.ZT_TRUST_PROXY),
     redis: env.REDIS_URL || undefined,
     throttle: { auth: { limit: Number(env.ZT_AUTH_RATE_LIMIT ?? 10), windowMs: 60_000 } },

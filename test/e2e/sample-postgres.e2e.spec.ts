@@ -1,37 +1,39 @@
 import type { INestApplication } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSampleApp } from '../../sample/src/app.factory.js';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { requirePostgresUrl } from '../support/services.js';
+import { useSamplePostgres } from '../support/sample-database.js';
+
+// Before the sample is imported: its migration reads the (cluster-wide, so random) role names.
+vi.hoisted(() => {
+  const suffix = Math.random().toString(36).slice(2, 10);
+  Object.assign(process.env, { ZT_DB_OWNER_ROLE: `zt_owner_${suffix}`, ZT_DB_RUNTIME_ROLE: `zt_app_${suffix}`, ZT_AUTH_RATE_LIMIT: '10000' });
+});
+const { createSampleApp } = await import('../../sample/src/app.factory.js');
 
 const adminUrl = requirePostgresUrl();
-process.env.ZT_AUTH_RATE_LIMIT = '10000';
 
-/** The sample on real PostgreSQL (`DATABASE_URL`), in a database of its own that is dropped afterwards. */
+/** The sample on real PostgreSQL, migrated as the owner and serving as the least-privilege runtime role. */
 describe.skipIf(!adminUrl)('sample notes API on PostgreSQL', () => {
-  const database = `zt_sample_${randomBytes(6).toString('hex')}`;
   let app: INestApplication;
+  let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    await admin.end();
-    const url = new URL(adminUrl!);
-    url.pathname = `/${database}`;
-    process.env.DATABASE_URL = url.toString();
+    cleanup = await useSamplePostgres(adminUrl!);
     app = await createSampleApp('express', false);
   });
 
   afterAll(async () => {
     await app?.close();
-    delete process.env.DATABASE_URL;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
+    await cleanup?.();
+  });
+
+  it('serves as the runtime role, which cannot drop or read what it was not given', async () => {
+    const db = app.get(DataSource);
+    expect((await db.query('SELECT current_user AS who'))[0].who).toBe(process.env.ZT_DB_RUNTIME_ROLE);
+    await expect(db.query('DROP TABLE notes')).rejects.toMatchObject({ driverError: { code: '42501' } });
+    await expect(db.query('SELECT * FROM migrations')).rejects.toMatchObject({ driverError: { code: '42501' } });
   });
 
   it('registers, logs in and stores a note, refusing an extra ownerId', async () => {

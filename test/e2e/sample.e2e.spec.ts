@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSampleApp } from '../../sample/src/app.factory.js';
 import { PLATFORMS } from '../support/test-app.js';
 import { listRoutes } from '../support/routes.js';
+import { asOwner } from '../support/sample-database.js';
 
 process.env.ZT_DB = 'memory';
 // Many logins from one test client: the auth rate limit itself is tested in test/throttle.
@@ -22,7 +23,7 @@ describe.each(PLATFORMS)('sample notes API (%s)', (platform) => {
     http.post('/auth/register').set('Content-Type', 'application/json').send({ email, password });
   const login = async (email: string, password = 'correct horse battery') =>
     (await http.post('/auth/login').set('Content-Type', 'application/json').send({ email, password }).expect(200)).body.accessToken as string;
-  const countNotes = () => app.get(DataSource).query('SELECT count(*)::int AS n FROM notes').then((rows) => rows[0].n as number);
+  const countNotes = () => asOwner<{ n: number }>(app, 'SELECT count(*)::int AS n FROM notes').then((rows) => rows[0].n);
 
   beforeAll(async () => {
     app = await createSampleApp(platform, false);
@@ -128,16 +129,13 @@ describe.each(PLATFORMS)('sample notes API (%s)', (platform) => {
     await http.patch(`/notes/${note.id}`).set('Authorization', `Bearer ${bob}`).set('Content-Type', 'application/json').send({ title: 'pwned' }).expect(404);
     await http.delete(`/notes/${note.id}`).set('Authorization', `Bearer ${bob}`).expect(404);
     expect((await http.get('/notes').set('Authorization', `Bearer ${bob}`).expect(200)).body).toEqual([]);
-    const [row] = await app.get(DataSource).query('SELECT title FROM notes WHERE id = $1', [note.id]);
+    const [row] = await asOwner<{ title: string }>(app, 'SELECT title FROM notes WHERE id = $1', [note.id]);
     expect(row.title).toBe('secret');
   });
 
   it('caps a list at 100 notes however many are asked for', async () => {
     const [{ id }] = await app.get(DataSource).query(`SELECT id FROM users WHERE email = 'bob@example.com'`);
-    await app.get(DataSource).query(
-      `INSERT INTO notes (id, owner_id, title, body) SELECT gen_random_uuid(), $1, 'n' || n, 'b' FROM generate_series(1, 120) AS n`,
-      [id],
-    );
+    await asOwner(app, `INSERT INTO notes (id, owner_id, title, body) SELECT gen_random_uuid(), $1, 'n' || n, 'b' FROM generate_series(1, 120) AS n`, [id]);
     expect((await http.get('/notes?limit=1000000').set('Authorization', `Bearer ${bob}`).expect(200)).body).toHaveLength(100);
     await http.get(`/notes?ownerId=${id}`).set('Authorization', `Bearer ${alice}`).expect(400);
   });

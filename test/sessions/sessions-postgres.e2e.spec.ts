@@ -1,10 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSampleApp } from '../../sample/src/app.factory.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { useSamplePostgres } from '../support/sample-database.js';
 import { requirePostgresUrl } from '../support/services.js';
+
+vi.hoisted(() => {
+  const suffix = Math.random().toString(36).slice(2, 10);
+  Object.assign(process.env, { ZT_DB_OWNER_ROLE: `zt_owner_${suffix}`, ZT_DB_RUNTIME_ROLE: `zt_app_${suffix}` });
+});
+const { createSampleApp } = await import('../../sample/src/app.factory.js');
 
 const adminUrl = requirePostgresUrl();
 process.env.ZT_AUTH_RATE_LIMIT = '10000';
@@ -12,7 +17,7 @@ const PASSWORD = 'correct horse battery';
 
 /** Two sample instances on one real PostgreSQL database, as in production behind a load balancer. */
 describe.skipIf(!adminUrl)('sessions on PostgreSQL, two instances', () => {
-  const database = `zt_sessions_${randomBytes(6).toString('hex')}`;
+  let cleanup: () => Promise<void>;
   let one: INestApplication;
   let two: INestApplication;
 
@@ -23,13 +28,7 @@ describe.skipIf(!adminUrl)('sessions on PostgreSQL, two instances', () => {
   }
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    await admin.end();
-    const url = new URL(adminUrl!);
-    url.pathname = `/${database}`;
-    process.env.DATABASE_URL = url.toString();
+    cleanup = await useSamplePostgres(adminUrl!);
     // Instances of one deployment share the signing key (an ephemeral key per instance would not).
     process.env.ZT_JWT_PRIVATE_KEY = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     one = await createSampleApp('express', false);
@@ -39,12 +38,8 @@ describe.skipIf(!adminUrl)('sessions on PostgreSQL, two instances', () => {
   afterAll(async () => {
     await one?.close();
     await two?.close();
-    delete process.env.DATABASE_URL;
     delete process.env.ZT_JWT_PRIVATE_KEY;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
+    await cleanup?.();
   });
 
   it('lets exactly one of many parallel refreshes succeed, across both instances', async () => {

@@ -1,34 +1,62 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Logger } from '@nestjs/common';
+import type { TypeOrmModuleAsyncOptions, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { PGliteDriver } from 'typeorm-pglite';
+import { exclusivePGliteDriver, ZeroTrustSessions1732000100000 } from 'nestjs-zero-trust';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { Note } from '../notes/note.entity.js';
 import { User } from '../users/user.entity.js';
 import { InitialSchema1732000000000 } from './1732000000000-initial-schema.migration.js';
 import { UserScopes1732000001000 } from './1732000001000-user-scopes.migration.js';
 import { UserMfa1732000002000 } from './1732000002000-user-mfa.migration.js';
-import { ZeroTrustSessions1732000100000 } from 'nestjs-zero-trust';
+import { LeastPrivilege1732000300000, RUNTIME_ROLE } from './1732000300000-least-privilege.migration.js';
 
 export const ENTITIES = [User, Note];
+const MIGRATIONS = [InitialSchema1732000000000, UserScopes1732000001000, UserMfa1732000002000, ZeroTrustSessions1732000100000, LeastPrivilege1732000300000];
 
 /**
- * PostgreSQL when `DATABASE_URL` is set; otherwise PGlite (PostgreSQL compiled to WASM) with its
- * data under `sample/.data/`, or in memory when `ZT_DB=memory`.
+ * PostgreSQL: migrations run with the owner connection (`DATABASE_MIGRATION_URL`, or `DATABASE_URL`
+ * when only that is set), and the app serves with `DATABASE_URL`, which in production is the runtime
+ * role the least-privilege migration created.
+ *
+ * PGlite (no `DATABASE_URL`): data under `sample/.data/` or in memory (`ZT_DB=memory`). It has one
+ * session, so after migrating as its superuser the app switches to the runtime role with SET ROLE.
+ * That switch is not a wall against SQL injection (injected SQL could RESET ROLE): real PostgreSQL
+ * with a runtime-role login is the production setting.
  */
-export function databaseOptions(env: NodeJS.ProcessEnv = process.env): TypeOrmModuleOptions {
-  const common = {
-    type: 'postgres' as const,
-    entities: ENTITIES,
-    migrations: [InitialSchema1732000000000, UserScopes1732000001000, UserMfa1732000002000, ZeroTrustSessions1732000100000],
-    migrationsRun: true,
-    synchronize: false,
-    retryAttempts: 2,
+export function databaseModuleOptions(env: NodeJS.ProcessEnv = process.env): TypeOrmModuleAsyncOptions {
+  const common = { type: 'postgres' as const, entities: ENTITIES, synchronize: false, retryAttempts: 2 };
+  // Read the environment when the module starts, not when this file is imported.
+  return {
+    useFactory: async () => {
+      if (env.DATABASE_URL) return { ...common, url: env.DATABASE_URL } as TypeOrmModuleOptions;
+      let dataDir: string | undefined;
+      if (env.ZT_DB !== 'memory') {
+        dataDir = fileURLToPath(new URL('../../.data/', import.meta.url));
+        mkdirSync(dataDir, { recursive: true });
+      }
+      return { ...common, driver: exclusivePGliteDriver(await PGlite.create(dataDir)), migrations: MIGRATIONS } as TypeOrmModuleOptions;
+    },
+    dataSourceFactory: async (options) => {
+      if (env.DATABASE_URL) {
+        const migrator = await new DataSource({
+          ...(options as DataSourceOptions),
+          url: env.DATABASE_MIGRATION_URL ?? env.DATABASE_URL,
+          migrations: MIGRATIONS,
+        } as DataSourceOptions).initialize();
+        try {
+          await migrator.runMigrations();
+        } finally {
+          await migrator.destroy();
+        }
+        return new DataSource(options as DataSourceOptions).initialize();
+      }
+      const dataSource = await new DataSource(options as DataSourceOptions).initialize();
+      await dataSource.runMigrations();
+      await dataSource.query(`SET ROLE ${RUNTIME_ROLE}`);
+      new Logger('Database').log(`PGlite ${env.ZT_DB === 'memory' ? 'in memory' : 'under sample/.data'}, serving as role ${RUNTIME_ROLE}`);
+      return dataSource;
+    },
   };
-  if (env.DATABASE_URL) return { ...common, url: env.DATABASE_URL };
-  let dataDir: string | undefined;
-  if (env.ZT_DB !== 'memory') {
-    dataDir = fileURLToPath(new URL('../../.data/', import.meta.url));
-    mkdirSync(dataDir, { recursive: true });
-  }
-  return { ...common, driver: new PGliteDriver(dataDir ? { dataDir } : {}).driver };
 }

@@ -1,0 +1,19 @@
+import { LeastPrivilegeRoleMigration } from 'nestjs-zero-trust';
+import { Note } from '../notes/note.entity.js';
+
+export const OWNER_ROLE = process.env.ZT_DB_OWNER_ROLE ?? 'notes_owner';
+export const RUNTIME_ROLE = process.env.ZT_DB_RUNTIME_ROLE ?? 'notes_app';
+
+/**
+ * The app serves as `notes_app`: SELECT/INSERT/UPDATE/DELETE on users, notes and the session tables,
+ * nothing else; `notes` also carries a row-level-security policy (the caller's rows only; every row
+ * for the `notes:admin` scope). On PGlite there is no login, so no password is needed.
+ */
+export class LeastPrivilege1732000300000 extends LeastPrivilegeRoleMigration({
+  ownerRole: OWNER_ROLE,
+  runtimeRole: RUNTIME_ROLE,
+  runtimePasswordEnv: 'DATABASE_RUNTIME_PASSWORD',
+  // PGlite (no DATABASE_URL) has no logins; on PostgreSQL the password is required.
+  allowPasswordless: () => !process.env.DATABASE_URL,
+  rowLevelSecurity: [{ entity: Note, adminScope: 'notes:admin' }],
+}) {}
