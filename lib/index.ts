@@ -93,6 +93,8 @@ export type { PGliteLike, PGliteDriver } from './database/exclusive-pglite.drive
 export { RlsContext } from './database/rls-context.js';
 export { RowLevelSecurity } from './database/row-level-security.decorator.js';
 export { DatabasePrivilegeCheck } from './database/database-privilege.check.js';
+export { renderRoleMigration } from './database/role-migration.writer.js';
+export type { RoleMigrationSpec } from './database/role-migration.writer.js';
 
 export { SecurityHeaders } from './http/security-headers.decorator.js';
 export { DEFAULT_SECURITY_HEADERS } from './http/security-headers.js';
