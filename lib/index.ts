@@ -111,4 +111,13 @@ export type { AuditEvent, AuditEventType, AuditOutcome } from './audit/audit-eve
 export type { AuditSink } from './audit/audit-sink.interface.js';
 export { LoggerAuditSink } from './audit/logger-audit.sink.js';
 export { MemoryAuditSink } from './audit/memory-audit.sink.js';
+export { BufferedAuditSink } from './audit/buffered-audit.sink.js';
+export type { BatchAuditSink, BufferedAuditSinkOptions, AuditSinkStats } from './audit/buffered-audit.sink.js';
+export { TypeOrmAuditWriter, typeOrmAuditSink } from './audit/typeorm-audit.sink.js';
+export { ZeroTrustAuditLog1732000200000 } from './audit/zero-trust-audit-log.migration.js';
+export { sanitizeAuditValue } from './audit/audit-event.sanitizer.js';
+export { MetricsService } from './monitoring/metrics.service.js';
+export { AnomalyDetector } from './monitoring/anomaly-detector.js';
+export { bolaProbeRule, distributedLoginFailureRule } from './monitoring/anomaly-rules.js';
+export type { AnomalyAction, AnomalyFinding, AnomalyRule } from './monitoring/anomaly-rules.js';
 export type { AuditQuery } from './audit/memory-audit.sink.js';

@@ -12,6 +12,8 @@ import { RouteRulesCheck } from './authz/route-rules.check.js';
 import { SensitiveFieldsInterceptor } from './authz/sensitive-fields.interceptor.js';
 import { DatabasePrivilegeCheck } from './database/database-privilege.check.js';
 import { RowLevelSecurityInterceptor } from './database/row-level-security.interceptor.js';
+import { AnomalyDetector } from './monitoring/anomaly-detector.js';
+import { MetricsService } from './monitoring/metrics.service.js';
 import { SessionService } from './sessions/session.service.js';
 import { AccountLockoutService } from './throttle/account-lockout.service.js';
 import { StoreFailurePolicy } from './throttle/store-failure.policy.js';
@@ -40,14 +42,16 @@ import { type ResolvedZeroTrustConfig, resolveZeroTrustOptions, type ZeroTrustMo
       inject: [ZERO_TRUST_MODULE_OPTIONS],
     },
     AuditService,
+    MetricsService,
+    AnomalyDetector,
     TokenService,
     SessionService,
     AccessTokenStrategy,
     {
       provide: APP_GUARD,
-      useFactory: (reflector: Reflector, audit: AuditService, strategy: AccessTokenStrategy) =>
-        new JwtAuthGuard(reflector, audit, strategy.passportName),
-      inject: [Reflector, AuditService, AccessTokenStrategy],
+      useFactory: (reflector: Reflector, audit: AuditService, strategy: AccessTokenStrategy, metrics: MetricsService) =>
+        new JwtAuthGuard(reflector, audit, strategy.passportName, metrics),
+      inject: [Reflector, AuditService, AccessTokenStrategy, MetricsService],
     },
     { provide: ZERO_TRUST_STORE, useFactory: createZeroTrustStore, inject: [ZERO_TRUST_CONFIG] },
     ZeroTrustStoreLifecycle,
@@ -73,7 +77,7 @@ import { type ResolvedZeroTrustConfig, resolveZeroTrustOptions, type ZeroTrustMo
     { provide: APP_INTERCEPTOR, useClass: SensitiveFieldsInterceptor },
     { provide: APP_INTERCEPTOR, useClass: RowLevelSecurityInterceptor },
   ],
-  exports: [TokenService, SessionService, AccountLockoutService, AuditService, EntityAccess, OwnedRepositoryPipe, ZERO_TRUST_CONFIG],
+  exports: [TokenService, SessionService, AccountLockoutService, AuditService, MetricsService, AnomalyDetector, EntityAccess, OwnedRepositoryPipe, ZERO_TRUST_CONFIG],
 })
 export class ZeroTrustModule extends ZeroTrustConfigurableModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

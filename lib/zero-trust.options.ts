@@ -13,6 +13,7 @@ import {
 import { type ExternalIssuerOptions, type ResolvedExternalIssuer, resolveExternalIssuer } from './auth/external-issuer.js';
 import { resolveSecurityHeaders, type SecurityHeaderOverrides, type ResolvedHeaders } from './http/security-headers.js';
 import { ClientIpResolver } from './http/client-ip.js';
+import { type AnomalyRule, bolaProbeRule, distributedLoginFailureRule } from './monitoring/anomaly-rules.js';
 import { ZeroTrustConfigurationError } from './zero-trust-configuration.error.js';
 
 /**
@@ -91,6 +92,11 @@ export interface ZeroTrustModuleOptions {
   redisKeyPrefix?: string;
   /** What to do when the store (Redis) cannot be reached: per endpoint kind. Default auth `closed`, others `open`. */
   onStoreFailure?: { auth?: 'closed' | 'open'; default?: 'closed' | 'open' };
+  /**
+   * Rules run over the audit events (see bolaProbeRule, distributedLoginFailureRule). Default: both,
+   * with their defaults. `false` or `[]` turns detection off.
+   */
+  anomalyRules?: AnomalyRule[] | false;
   /** Environment used for production-only checks. Default `process.env.NODE_ENV`. */
   environment?: string;
 }
@@ -189,6 +195,7 @@ const KNOWN_OPTIONS: ReadonlyArray<keyof ZeroTrustModuleOptions> = [
   'redis',
   'redisKeyPrefix',
   'onStoreFailure',
+  'anomalyRules',
   'environment',
 ];
 
@@ -218,6 +225,7 @@ export interface ResolvedZeroTrustConfig {
   readonly redis?: string | RedisClientLike;
   readonly redisKeyPrefix: string;
   readonly onStoreFailure: { auth: 'closed' | 'open'; default: 'closed' | 'open' };
+  readonly anomalyRules: readonly AnomalyRule[];
   readonly production: boolean;
 }
 
@@ -433,6 +441,7 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions): Resolv
     redis: options.redis,
     redisKeyPrefix: options.redisKeyPrefix ?? ZERO_TRUST_DEFAULTS.redisKeyPrefix,
     onStoreFailure,
+    anomalyRules: options.anomalyRules === false ? [] : (options.anomalyRules ?? [bolaProbeRule(), distributedLoginFailureRule()]),
     production,
   };
 }

@@ -12,7 +12,8 @@ export type AuditEventType =
   | 'password.changed'
   | 'rate_limit.exceeded'
   | 'auth.lockout'
-  | 'store.unavailable';
+  | 'store.unavailable'
+  | 'anomaly.detected';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
 

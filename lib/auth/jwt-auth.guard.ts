@@ -4,6 +4,7 @@ import { AuthGuard } from '@nestjs/passport';
 import { createHash } from 'node:crypto';
 import { AuditService } from '../audit/audit.service.js';
 import { describeRequest, rawResponse } from '../http/request-context.js';
+import type { MetricsService } from '../monitoring/metrics.service.js';
 import { IS_PUBLIC_KEY } from '../zero-trust.constants.js';
 import { classifyRejection } from './access-token-rejection.js';
 import type { ZeroTrustPrincipal } from './principal.interface.js';
@@ -19,6 +20,7 @@ export class JwtAuthGuard extends AuthGuard() {
     protected readonly reflector: Reflector,
     protected readonly audit: AuditService,
     strategyName: string,
+    protected readonly metrics?: MetricsService,
   ) {
     super({ defaultStrategy: strategyName, session: false });
   }
@@ -29,7 +31,15 @@ export class JwtAuthGuard extends AuthGuard() {
       // Only HTTP is covered so far: refuse other transports rather than let them through unchecked.
       throw new UnauthorizedException();
     }
-    return (await super.canActivate(context)) as boolean;
+    const started = process.hrtime.bigint();
+    let outcome: 'success' | 'failure' = 'failure';
+    try {
+      const allowed = (await super.canActivate(context)) as boolean;
+      outcome = 'success';
+      return allowed;
+    } finally {
+      this.metrics?.observeVerification(Number(process.hrtime.bigint() - started) / 1e9, outcome);
+    }
   }
 
   protected isPublic(context: ExecutionContext): boolean {

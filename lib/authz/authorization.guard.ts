@@ -12,13 +12,14 @@ import { AuditService } from '../audit/audit.service.js';
 import type { ZeroTrustPrincipal } from '../auth/principal.interface.js';
 import { describeRequest, rawRequest } from '../http/request-context.js';
 import { MFA_METHODS } from '../mfa/require-mfa.decorator.js';
+import { AnomalyDetector } from '../monitoring/anomaly-detector.js';
 import { LOADED_RESOURCE, ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
 import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
 import { EntityAccess, readPath } from './entity-access.js';
 import type { OwnershipRule } from './owns-resource.decorator.js';
 import { RoutePolicies } from './route-policy.js';
 
-type DenialReason = 'no_rule' | 'mfa_required' | 'missing_scope' | 'missing_role' | 'not_owner' | 'not_found' | 'parent_mismatch';
+type DenialReason = 'no_rule' | 'blocked' | 'mfa_required' | 'missing_scope' | 'missing_role' | 'not_owner' | 'not_found' | 'parent_mismatch';
 
 class AccessDenied extends Error {
   constructor(
@@ -42,6 +43,7 @@ export class AuthorizationGuard implements CanActivate {
     private readonly policies: RoutePolicies,
     private readonly entities: EntityAccess,
     private readonly audit: AuditService,
+    private readonly anomalies: AnomalyDetector,
     @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
   ) {}
 
@@ -52,6 +54,7 @@ export class AuthorizationGuard implements CanActivate {
     const principal = request.user;
     if (!principal) throw new UnauthorizedException();
     try {
+      if (this.anomalies.isBlocked(principal.subject)) throw new AccessDenied('blocked', 'AnomalyBlock');
       if (!policy.hasRule && this.config.authorization === 'strict') throw new AccessDenied('no_rule', 'none');
       if (policy.requireMfa && !principal.authMethods.some((method) => MFA_METHODS.includes(method))) {
         throw new AccessDenied('mfa_required', 'RequireMfa');

@@ -42,6 +42,14 @@ export class AccountLockoutService {
   async recordFailure(account: string, request?: object): Promise<boolean> {
     if (this.config.lockout === false) return false;
     const options = this.config.lockout;
+    // Every failed login is an event of its own (account hashed), for the trail and the anomaly rules.
+    this.audit.publish({
+      type: 'auth.failure',
+      outcome: 'failure',
+      reason: 'bad_credentials',
+      ...(request ? describeRequest(request) : {}),
+      details: { account: this.hash(account).slice(0, 12) },
+    });
     try {
       const failures = await this.store.increment(this.key('failures', account), options.windowSeconds * 1000);
       if (failures < options.threshold) return false;

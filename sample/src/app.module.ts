@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { LoggerAuditSink, MemoryAuditSink, ZeroTrustModule } from 'nestjs-zero-trust';
+import { type BufferedAuditSink, LoggerAuditSink, ZeroTrustModule } from 'nestjs-zero-trust';
 import { AdminModule } from './admin/admin.module.js';
-import { AuditModule } from './audit.module.js';
+import { AUDIT_TRAIL, AuditTrailModule } from './audit/audit-trail.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { databaseModuleOptions } from './database/database.options.js';
 import { HealthController } from './health/health.controller.js';
@@ -11,13 +11,13 @@ import { zeroTrustOptions } from './zero-trust.config.js';
 
 @Module({
   imports: [
-    AuditModule,
-    ZeroTrustModule.forRootAsync({
-      imports: [AuditModule],
-      inject: [MemoryAuditSink],
-      useFactory: (recent: MemoryAuditSink) => ({ ...zeroTrustOptions(), auditSinks: [new LoggerAuditSink(), recent] }),
-    }),
     TypeOrmModule.forRootAsync(databaseModuleOptions()),
+    AuditTrailModule,
+    ZeroTrustModule.forRootAsync({
+      imports: [AuditTrailModule],
+      inject: [AUDIT_TRAIL],
+      useFactory: (trail: BufferedAuditSink) => ({ ...zeroTrustOptions(), auditSinks: [new LoggerAuditSink(), trail] }),
+    }),
     AuthModule,
     NotesModule,
     AdminModule,

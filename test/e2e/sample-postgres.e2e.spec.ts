@@ -36,6 +36,15 @@ describe.skipIf(!adminUrl)('sample notes API on PostgreSQL', () => {
     await expect(db.query('SELECT * FROM migrations')).rejects.toMatchObject({ driverError: { code: '42501' } });
   });
 
+  it('lets the runtime role append to and read the audit trail, never change or delete it', async () => {
+    const db = app.get(DataSource);
+    await db.query(`INSERT INTO zt_audit_log (time, type, outcome) VALUES (now(), 'test.event', 'success')`);
+    expect((await db.query(`SELECT count(*)::int AS n FROM zt_audit_log WHERE type = 'test.event'`))[0].n).toBe(1);
+    await expect(db.query(`UPDATE zt_audit_log SET type = 'forged'`)).rejects.toMatchObject({ driverError: { code: '42501' } });
+    await expect(db.query(`DELETE FROM zt_audit_log`)).rejects.toMatchObject({ driverError: { code: '42501' } });
+    await expect(db.query(`TRUNCATE zt_audit_log`)).rejects.toMatchObject({ driverError: { code: '42501' } });
+  });
+
   it('registers, logs in and stores a note, refusing an extra ownerId', async () => {
     const http = request(app.getHttpServer());
     await http.post('/auth/register').set('Content-Type', 'application/json').send({ email: 'a@example.com', password: 'correct horse battery' }).expect(201);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSampleApp } from '../../sample/src/app.factory.js';
 import { PLATFORMS } from '../support/test-app.js';
 import { listRoutes } from '../support/routes.js';
-import { asOwner } from '../support/sample-database.js';
+import { asOwner, auditEvents } from '../support/sample-database.js';
 
 process.env.ZT_DB = 'memory';
 // Many logins from one test client: the auth rate limit itself is tested in test/throttle.
@@ -152,9 +152,12 @@ describe.each(PLATFORMS)('sample notes API (%s)', (platform) => {
     const admin = (
       await http.post('/auth/login').set('Content-Type', 'application/json').send({ email: 'carol-admin@example.com', password: 'correct horse battery', otp: totpCode(secret, totpStep() + 1) }).expect(200)
     ).body.accessToken;
-    const events = (await http.get('/admin/audit?type=access.denied&limit=5').set('Authorization', `Bearer ${admin}`).expect(200)).body;
-    expect(events.length).toBeGreaterThan(0);
-    expect(events.every((e: { type: string }) => e.type === 'access.denied')).toBe(true);
+    await auditEvents(app, 'access.denied'); // flush the buffered trail
+    const page = (await http.get('/admin/audit?type=access.denied&limit=2').set('Authorization', `Bearer ${admin}`).expect(200)).body;
+    expect(page.events).toHaveLength(2);
+    expect(page.events.every((e: { type: string }) => e.type === 'access.denied')).toBe(true);
+    const next = (await http.get(`/admin/audit?type=access.denied&limit=2&before=${page.next}`).set('Authorization', `Bearer ${admin}`).expect(200)).body;
+    expect(Number(next.events[0].id)).toBeLessThan(Number(page.next));
     // notes:admin is the explicit override for reading any note.
     const note = (await http.post('/notes').set('Authorization', `Bearer ${alice}`).set('Content-Type', 'application/json').send({ title: 'x', body: 'y' }).expect(201)).body;
     await http.get(`/notes/${note.id}`).set('Authorization', `Bearer ${admin}`).expect(200);

@@ -40,3 +40,14 @@ export async function useSamplePostgres(adminUrl: string): Promise<() => Promise
     await root.end();
   };
 }
+
+/** The sample's audit trail rows of one type, newest first (flushes the buffered sink first). */
+export async function auditEvents(app: INestApplication, type: string, limit = 5) {
+  const { AUDIT_TRAIL } = await import('../../sample/src/audit/audit-trail.module.js');
+  await app.get<{ flush(): Promise<void> }>(AUDIT_TRAIL).flush();
+  return asOwner<{ type: string; reason: string | null; subject: string | null; sessionId: string | null; ip: string | null; route: string | null; details: Record<string, unknown> | null }>(
+    app,
+    `SELECT type, reason, subject, session_id AS "sessionId", ip, route, details FROM zt_audit_log WHERE type = $1 ORDER BY id DESC LIMIT $2`,
+    [type, limit],
+  );
+}

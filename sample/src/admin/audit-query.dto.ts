@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 export class AuditQueryDto {
   @IsOptional()
@@ -9,7 +9,7 @@ export class AuditQueryDto {
 
   @IsOptional()
   @IsString()
-  @MaxLength(64)
+  @MaxLength(300)
   principal?: string;
 
   @IsOptional()
@@ -18,4 +18,9 @@ export class AuditQueryDto {
   @Min(1)
   @Max(100)
   limit?: number;
+
+  /** Cursor: only events older than this id (from the previous page's last `id`). */
+  @IsOptional()
+  @Matches(/^\d{1,18}$/)
+  before?: string;
 }

@@ -6,7 +6,7 @@ export const RUNTIME_ROLE = process.env.ZT_DB_RUNTIME_ROLE ?? 'notes_app';
 
 /**
  * The app serves as `notes_app`: SELECT/INSERT/UPDATE/DELETE on users, notes and the session tables,
- * nothing else; `notes` also carries a row-level-security policy (the caller's rows only; every row
+ * INSERT and SELECT only on the audit trail, nothing else; `notes` also carries a row-level-security policy (the caller's rows only; every row
  * for the `notes:admin` scope). On PGlite there is no login, so no password is needed.
  */
 export class LeastPrivilege1732000300000 extends LeastPrivilegeRoleMigration({
@@ -15,5 +15,8 @@ export class LeastPrivilege1732000300000 extends LeastPrivilegeRoleMigration({
   runtimePasswordEnv: 'DATABASE_RUNTIME_PASSWORD',
   // PGlite (no DATABASE_URL) has no logins; on PostgreSQL the password is required.
   allowPasswordless: () => !process.env.DATABASE_URL,
+  // The audit trail: the app may add and read events, never change or delete them.
+  appendOnly: ['zt_audit_log'],
+  readableAppendOnly: true,
   rowLevelSecurity: [{ entity: Note, adminScope: 'notes:admin' }],
 }) {}

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { TypeOrmModuleAsyncOptions, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { exclusivePGliteDriver, ZeroTrustSessions1732000100000 } from 'nestjs-zero-trust';
+import { exclusivePGliteDriver, ZeroTrustAuditLog1732000200000, ZeroTrustSessions1732000100000 } from 'nestjs-zero-trust';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { Note } from '../notes/note.entity.js';
 import { User } from '../users/user.entity.js';
@@ -13,7 +13,7 @@ import { UserMfa1732000002000 } from './1732000002000-user-mfa.migration.js';
 import { LeastPrivilege1732000300000, RUNTIME_ROLE } from './1732000300000-least-privilege.migration.js';
 
 export const ENTITIES = [User, Note];
-const MIGRATIONS = [InitialSchema1732000000000, UserScopes1732000001000, UserMfa1732000002000, ZeroTrustSessions1732000100000, LeastPrivilege1732000300000];
+const MIGRATIONS = [InitialSchema1732000000000, UserScopes1732000001000, UserMfa1732000002000, ZeroTrustSessions1732000100000, ZeroTrustAuditLog1732000200000, LeastPrivilege1732000300000];
 
 /**
  * PostgreSQL: migrations run with the owner connection (`DATABASE_MIGRATION_URL`, or `DATABASE_URL`

@@ -1,0 +1,72 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Counter, Histogram, Registry } from 'prom-client';
+import type { AuditEvent } from '../audit/audit-event.interface.js';
+import { AuditService } from '../audit/audit.service.js';
+
+/**
+ * Prometheus metrics of the security layer, in a registry of its own (not prom-client's global one, so
+ * two apps in one process never mix). Expose `metrics()` on a route protected by a scope, or on a
+ * separate port: see the README.
+ */
+@Injectable()
+export class MetricsService implements OnModuleInit {
+  readonly registry = new Registry();
+  private readonly events = new Counter({ name: 'zt_audit_events_total', help: 'Audit events by type', labelNames: ['type'], registers: [this.registry] });
+  private readonly authentications = new Counter({ name: 'zt_auth_total', help: 'Authentication outcomes', labelNames: ['outcome', 'reason'], registers: [this.registry] });
+  private readonly denials = new Counter({ name: 'zt_access_denied_total', help: 'Authorization denials by reason and rule', labelNames: ['reason', 'rule'], registers: [this.registry] });
+  private readonly rateLimited = new Counter({ name: 'zt_rate_limit_exceeded_total', help: 'Requests refused by a rate limit', labelNames: ['limit'], registers: [this.registry] });
+  private readonly lockouts = new Counter({ name: 'zt_lockouts_total', help: 'Accounts locked after failed logins', registers: [this.registry] });
+  private readonly reuse = new Counter({ name: 'zt_token_reuse_total', help: 'Refresh tokens presented again after rotation', registers: [this.registry] });
+  private readonly anomalies = new Counter({ name: 'zt_anomalies_total', help: 'Anomalies detected, by rule', labelNames: ['rule'], registers: [this.registry] });
+  private readonly verification = new Histogram({
+    name: 'zt_token_verification_seconds',
+    help: 'Time to verify an access token (signature, claims, session)',
+    labelNames: ['outcome'],
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+    registers: [this.registry],
+  });
+
+  constructor(private readonly audit: AuditService) {}
+
+  onModuleInit(): void {
+    this.audit.subscribe((event) => this.record(event));
+  }
+
+  observeVerification(seconds: number, outcome: 'success' | 'failure'): void {
+    this.verification.observe({ outcome }, seconds);
+  }
+
+  /** The Prometheus text exposition. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private record(event: AuditEvent): void {
+    this.events.inc({ type: event.type });
+    switch (event.type) {
+      case 'auth.success':
+      case 'auth.failure':
+        this.authentications.inc({ outcome: event.outcome, reason: event.reason ?? 'none' });
+        break;
+      case 'access.denied':
+        this.denials.inc({ reason: event.reason ?? 'none', rule: String(event.details?.rule ?? 'none') });
+        break;
+      case 'rate_limit.exceeded':
+        this.rateLimited.inc({ limit: event.reason ?? 'default' });
+        break;
+      case 'auth.lockout':
+        this.lockouts.inc();
+        break;
+      case 'token.reuse_detected':
+        this.reuse.inc();
+        break;
+      case 'anomaly.detected':
+        this.anomalies.inc({ rule: event.reason ?? 'unknown' });
+        break;
+    }
+  }
+}
