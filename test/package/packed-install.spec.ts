@@ -10,12 +10,16 @@ const nest = join(root, 'node_modules/.bin/nest');
 const run = (command: string, args: string[], cwd: string) =>
   execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'development' } });
 
+const outputs = new WeakMap<ChildProcess, () => string>();
+const outputOf = (child: ChildProcess) => outputs.get(child)?.() ?? '';
+
 /** Starts a Node process and resolves once it answers HTTP on `port`. */
 async function start(args: string[], cwd: string, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { cwd, env: { ...process.env, PORT: String(port), NODE_ENV: 'development' }, stdio: 'pipe' });
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
+  outputs.set(child, () => output);
   for (let attempt = 0; attempt < 100; attempt++) {
     if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${output}`);
     try {
@@ -47,6 +51,7 @@ describe('packed package in a fresh `nest new` app', () => {
   const work = mkdtempSync(join(tmpdir(), 'zt-pack-'));
   const app = join(work, 'consumer');
   let tarball: string;
+  let nestAddOutput = '';
   const children: ChildProcess[] = [];
 
   beforeAll(() => {
@@ -58,25 +63,37 @@ describe('packed package in a fresh `nest new` app', () => {
     expect(files.some((f) => f.startsWith('lib/') || f.startsWith('test/') || f.startsWith('sample/'))).toBe(false);
 
     run(nest, ['new', 'consumer', '--skip-install', '--skip-git', '--package-manager', 'npm'], work);
-    const modulePath = join(app, 'src/app.module.ts');
-    const source = readFileSync(modulePath, 'utf8')
-      .replace("import { Module } from '@nestjs/common';", "import { Module } from '@nestjs/common';\nimport { ZeroTrustModule } from 'nestjs-zero-trust';")
-      .replace('imports: [],', "imports: [ZeroTrustModule.forRoot({ issuer: 'http://localhost', audience: 'consumer', authorization: 'report' })],");
-    expect(source).toContain('ZeroTrustModule.forRoot');
-    writeFileSync(modulePath, source);
     run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball, '@nestjs/passport', '@nestjs/throttler', 'passport', 'class-validator', 'class-transformer'], app);
+    // The real CLI: `nest add` runs our nest-add schematic (the package is already installed from the tarball).
+    nestAddOutput = run(join(app, 'node_modules/.bin/nest'), ['add', 'nestjs-zero-trust', '--skip-install'], app);
     run(nest, ['build'], app);
   }, 600_000);
+
+  it('nest add wires the module in and says what to do next', () => {
+    expect(nestAddOutput).toContain('every route now needs a valid access token');
+    const module = readFileSync(join(app, 'src/app.module.ts'), 'utf8');
+    expect(module).toContain("import { zeroTrustOptions } from './zero-trust.config.js';");
+    expect(module).toContain('ZeroTrustModule.forRootAsync({ useFactory: () => zeroTrustOptions() })');
+    const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'));
+    expect(manifest.dependencies['nestjs-zero-trust']).toBeDefined();
+    expect(readFileSync(join(app, '.env.example'), 'utf8')).toContain('ZT_JWT_PRIVATE_KEY=');
+    // Running it again changes nothing.
+    run(join(app, 'node_modules/.bin/nest'), ['add', 'nestjs-zero-trust', '--skip-install'], app);
+    expect(readFileSync(join(app, 'src/app.module.ts'), 'utf8')).toBe(module);
+  });
 
   afterAll(() => {
     for (const child of children) child.kill();
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('boots the ESM app deny-by-default, with security headers on the 401', async () => {
+  it('boots the ESM app deny-by-default, with security headers on the 401, listing the routes that need a rule', async () => {
     const port = 38000 + Math.floor(Math.random() * 1000);
-    children.push(await start(['dist/main.js'], app, port));
+    const child = await start(['dist/main.js'], app, port);
+    children.push(child);
     await expectDeniedWithHeaders(port);
+    expect(outputOf(child)).toMatch(/declare no authorization rule[\s\S]*GET \/ \(AppController\.getHello\)/);
+    expect(outputOf(child)).toMatch(/EPHEMERAL ES256 key/);
   });
 
   it('boots from CommonJS through require(esm)', async () => {

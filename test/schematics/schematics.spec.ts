@@ -1,0 +1,124 @@
+import { SchematicTestRunner, type UnitTestTree } from '@angular-devkit/schematics/testing/index.js';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const collectionPath = fileURLToPath(new URL('../../dist/schematics/collection.json', import.meta.url));
+const runner = new SchematicTestRunner('nestjs-zero-trust', collectionPath);
+
+/** An app exactly as `nest new` makes it (ESM, `.js` suffixes), at the tree's root. */
+async function nestNewApp(): Promise<UnitTestTree> {
+  return runner.runExternalSchematic('@nestjs/schematics', 'application', { name: 'demo', directory: '.', packageManager: 'npm' });
+}
+
+describe('collection', () => {
+  const collection = JSON.parse(readFileSync(collectionPath, 'utf8')) as { schematics: Record<string, { factory: string; schema: string }> };
+
+  it.each(Object.keys(collection.schematics))('%s resolves to a factory and a schema that parses', async (name) => {
+    const entry = collection.schematics[name];
+    const [file, exported] = entry.factory.split('#');
+    const module = await import(join(dirname(collectionPath), file));
+    expect(typeof module[exported]).toBe('function');
+    const schema = JSON.parse(readFileSync(join(dirname(collectionPath), entry.schema), 'utf8'));
+    expect(schema.type).toBe('object');
+  });
+
+  it('is the collection package.json points to', () => {
+    const manifest = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'));
+    expect(manifest.schematics).toBe('./dist/schematics/collection.json');
+  });
+});
+
+describe('nest-add', () => {
+  let added: UnitTestTree;
+  const original: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const app = await nestNewApp();
+    // runSchematic edits the tree it is given: keep the originals to compare with.
+    for (const file of ['/src/app.module.ts', '/package.json']) original[file] = app.readContent(file);
+    added = await runner.runSchematic('nest-add', { sourceRoot: 'src', skipInstall: true }, app);
+  });
+
+  it('imports ZeroTrustModule into the root module with the ESM app\'s .js suffixes, keeping the rest as it was', () => {
+    const before = original['/src/app.module.ts'];
+    const after = added.readContent('/src/app.module.ts');
+    expect(after).toContain("import { ZeroTrustModule } from 'nestjs-zero-trust';");
+    expect(after).toContain("import { zeroTrustOptions } from './zero-trust.config.js';");
+    expect(after).toMatch(/imports: \[ZeroTrustModule\.forRootAsync\(\{ useFactory: \(\) => zeroTrustOptions\(\) \}\)\]/);
+    // Nothing else changed: removing the inserted text gives the original back.
+    const restored = after
+      .replace("\nimport { ZeroTrustModule } from 'nestjs-zero-trust';\nimport { zeroTrustOptions } from './zero-trust.config.js';", '')
+      .replace('ZeroTrustModule.forRootAsync({ useFactory: () => zeroTrustOptions() })', '');
+    expect(restored).toBe(before);
+  });
+
+  it('writes the configuration, in report mode, with no secret in it', () => {
+    const config = added.readContent('/src/zero-trust.config.ts');
+    expect(config).toContain("?? 'report'");
+    expect(config).toContain('env.ZT_JWT_PRIVATE_KEY');
+    const env = added.readContent('/.env.example');
+    expect(env).toMatch(/^ZT_JWT_PRIVATE_KEY=$/m);
+    expect(env).toContain('openssl genpkey');
+  });
+
+  it('adds the dependencies to package.json, keeping its formatting, and schedules no install with --skip-install', () => {
+    const before = original['/package.json'];
+    const after = added.readContent('/package.json');
+    const manifest = JSON.parse(after);
+    for (const name of ['nestjs-zero-trust', '@nestjs/passport', '@nestjs/throttler', 'passport', 'class-validator', 'class-transformer']) {
+      expect(manifest.dependencies[name], name).toBeDefined();
+    }
+    // Same lines as before, plus the new ones: no reformatting.
+    const beforeLines = before.split('\n').map((line) => line.replace(/,$/, ''));
+    const afterLines = new Set(after.split('\n').map((line) => line.replace(/,$/, '')));
+    expect(beforeLines.filter((line) => !afterLines.has(line))).toEqual([]);
+    expect(runner.tasks).toEqual([]);
+  });
+
+  it('schedules the install without --skip-install', async () => {
+    const fresh = await nestNewApp();
+    await runner.runSchematic('nest-add', { sourceRoot: 'src' }, fresh);
+    expect(runner.tasks.map((task) => task.name)).toContain('node-package');
+  });
+
+  it('changes nothing when run twice', async () => {
+    const again = await runner.runSchematic('nest-add', { sourceRoot: 'src', skipInstall: true }, added);
+    for (const file of added.files) expect(again.readContent(file), file).toBe(added.readContent(file));
+  });
+
+  it('follows a CommonJS app without suffixes and a module without imports', async () => {
+    const tree = await nestNewApp();
+    tree.overwrite(
+      '/src/app.module.ts',
+      "import { Module } from '@nestjs/common';\nimport { AppController } from './app.controller';\n\n@Module({\n  controllers: [AppController],\n})\nexport class AppModule {}\n",
+    );
+    const result = await runner.runSchematic('nest-add', { skipInstall: true }, tree);
+    const content = result.readContent('/src/app.module.ts');
+    expect(content).toContain("import { zeroTrustOptions } from './zero-trust.config';");
+    expect(content).toContain('@Module({\n  imports: [ZeroTrustModule.forRootAsync({ useFactory: () => zeroTrustOptions() })],\n  controllers: [AppController],');
+  });
+
+  it('says what to do when the root module is not where it looks', async () => {
+    const tree = await nestNewApp();
+    await expect(runner.runSchematic('nest-add', { sourceRoot: 'lib', skipInstall: true }, tree)).rejects.toThrow(/Cannot find lib\/app\.module\.ts\. Pass --sourceRoot/);
+  });
+});
+
+describe('role-migration', () => {
+  it('writes the migration through the tree (so --dry-run shows it)', async () => {
+    const tree = await nestNewApp();
+    const result = await runner.runSchematic('role-migration', { ownerRole: 'app_owner', runtimeRole: 'app_runtime', rls: ['Note::notes:admin'], appendOnly: ['AuditLog'] }, tree);
+    const [file] = result.files.filter((path) => path.startsWith('/src/migrations/'));
+    expect(file).toMatch(/^\/src\/migrations\/\d+-least-privilege\.migration\.ts$/);
+    const content = result.readContent(file);
+    expect(content).toContain("runtimeRole: 'app_runtime'");
+    expect(content).toContain("adminScope: 'notes:admin'");
+  });
+
+  it('refuses unsafe role names', async () => {
+    const tree = await nestNewApp();
+    await expect(runner.runSchematic('role-migration', { ownerRole: 'x; DROP', runtimeRole: 'y' }, tree)).rejects.toThrow(/plain SQL name/);
+  });
+});
