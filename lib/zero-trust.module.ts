@@ -50,7 +50,7 @@ import { type ResolvedZeroTrustConfig, resolveZeroTrustOptions, type ZeroTrustMo
     {
       provide: APP_GUARD,
       useFactory: (reflector: Reflector, audit: AuditService, strategy: AccessTokenStrategy, metrics: MetricsService) =>
-        new JwtAuthGuard(reflector, audit, strategy.passportName, metrics),
+        new JwtAuthGuard(reflector, audit, strategy, metrics),
       inject: [Reflector, AuditService, AccessTokenStrategy, MetricsService],
     },
     { provide: ZERO_TRUST_STORE, useFactory: createZeroTrustStore, inject: [ZERO_TRUST_CONFIG] },

@@ -119,12 +119,7 @@ export class AccessTokenStrategy extends PassportStrategy(JwtStrategy, 'zero-tru
     const maxLifetime = external ? external.issuer.maxTokenLifetime : this.config.maxTokenLifetime;
     if (exp - iat > maxLifetime) throw new AccessTokenRejection('lifetime_exceeded', `exp - iat exceeds ${maxLifetime}s`);
     const sessionId = typeof claims.sid === 'string' ? claims.sid : undefined;
-    if (own && this.sessions.enabled) {
-      // Revocation must hold before expiry: every request asks whether the session is still live.
-      if (!sessionId) throw new AccessTokenRejection('missing_session', 'sessions are enabled and the token has no sid');
-      if (!(await this.sessions.isActive(sessionId))) throw new AccessTokenRejection('session_revoked', 'the session was revoked or expired');
-    }
-    return {
+    const principal: ZeroTrustPrincipal = {
       subject: sub,
       scopes: parseScopes(claims),
       sessionId,
@@ -134,6 +129,23 @@ export class AccessTokenStrategy extends PassportStrategy(JwtStrategy, 'zero-tru
       expiresAt: exp,
       claims: Object.freeze({ ...claims }),
     };
+    await this.assertStillValid(principal);
+    return principal;
+  }
+
+  /**
+   * What must be asked again on every request, even for a token whose signature was verified before:
+   * has it expired, and (for our own tokens, with sessions on) is its session still live? Revocation
+   * must hold before expiry.
+   */
+  async assertStillValid(principal: ZeroTrustPrincipal): Promise<void> {
+    if (principal.expiresAt + this.config.clockTolerance <= Math.floor(Date.now() / 1000)) {
+      throw new AccessTokenRejection('expired', 'the token has expired');
+    }
+    if (principal.issuer === this.config.issuer && this.sessions.enabled) {
+      if (!principal.sessionId) throw new AccessTokenRejection('missing_session', 'sessions are enabled and the token has no sid');
+      if (!(await this.sessions.isActive(principal.sessionId))) throw new AccessTokenRejection('session_revoked', 'the session was revoked or expired');
+    }
   }
 }
 

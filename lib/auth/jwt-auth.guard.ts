@@ -7,7 +7,16 @@ import { describeRequest, rawResponse } from '../http/request-context.js';
 import type { MetricsService } from '../monitoring/metrics.service.js';
 import { IS_PUBLIC_KEY } from '../zero-trust.constants.js';
 import { classifyRejection } from './access-token-rejection.js';
+import type { AccessTokenStrategy } from './access-token.strategy.js';
 import type { ZeroTrustPrincipal } from './principal.interface.js';
+import { VerifiedTokenCache } from './verified-token.cache.js';
+
+/** The token of an `Authorization: Bearer …` header, extracted like passport-jwt does (scheme case-insensitive). */
+function bearerToken(header: unknown): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const match = /^bearer +(\S+)$/i.exec(header);
+  return match?.[1];
+}
 
 /**
  * The global deny-by-default guard: every request needs a valid access token unless its route or
@@ -19,10 +28,11 @@ export class JwtAuthGuard extends AuthGuard() {
   constructor(
     protected readonly reflector: Reflector,
     protected readonly audit: AuditService,
-    strategyName: string,
+    protected readonly strategy: AccessTokenStrategy,
     protected readonly metrics?: MetricsService,
+    protected readonly verified = new VerifiedTokenCache(),
   ) {
-    super({ defaultStrategy: strategyName, session: false });
+    super({ defaultStrategy: strategy.passportName, session: false });
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -34,12 +44,31 @@ export class JwtAuthGuard extends AuthGuard() {
     const started = process.hrtime.bigint();
     let outcome: 'success' | 'failure' = 'failure';
     try {
-      const allowed = (await super.canActivate(context)) as boolean;
+      const allowed = (await this.fromCache(context)) || ((await super.canActivate(context)) as boolean);
       outcome = 'success';
       return allowed;
     } finally {
       this.metrics?.observeVerification(Number(process.hrtime.bigint() - started) / 1e9, outcome);
     }
+  }
+
+  /**
+   * A token verified before skips the signature check (passport-jwt is bypassed for it), but not the
+   * expiry and session checks, which `assertStillValid` repeats. Any failure falls through to the full path.
+   */
+  private async fromCache(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<{ headers?: Record<string, unknown>; user?: unknown }>();
+    const token = bearerToken(request.headers?.authorization);
+    const principal = token ? this.verified.get(token) : undefined;
+    if (!token || !principal) return false;
+    try {
+      await this.strategy.assertStillValid(principal);
+    } catch {
+      this.verified.delete(token);
+      return false;
+    }
+    request.user = this.handleRequest(null, principal, undefined, context);
+    return true;
   }
 
   protected isPublic(context: ExecutionContext): boolean {
@@ -50,6 +79,8 @@ export class JwtAuthGuard extends AuthGuard() {
     const request = context.switchToHttp().getRequest<object>();
     if (!error && user) {
       const principal = user as ZeroTrustPrincipal;
+      const token = bearerToken((request as { headers?: Record<string, unknown> }).headers?.authorization);
+      if (token) this.verified.set(token, principal);
       this.audit.publish({
         type: 'auth.success',
         outcome: 'success',

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TokenService } from 'nestjs-zero-trust';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { es256, forgeToken, nowSeconds, rs256 } from '../support/jwt-forge.js';
 import { createProbeApp, TEST_AUDIENCE, TEST_ISSUER } from '../support/test-app.js';
 
@@ -143,5 +143,35 @@ describe('external OIDC issuer', () => {
     await expect(
       createProbeApp('express', { externalIssuers: [{ issuer: IDP, jwksUri: 'http://idp.example.com/jwks.json', audience: IDP_AUDIENCE }] }),
     ).rejects.toThrow(/jwksUri must use https/);
+  });
+});
+
+describe('verified-token cache', () => {
+  it('still refuses a cached token once it has expired', async () => {
+    const { app, audit } = await createProbeApp('express', { accessTokenTtl: 60 });
+    try {
+      const token = app.get(TokenService).issueAccessToken({ subject: 'u1' }).accessToken;
+      await request(app.getHttpServer()).get('/me').set('Authorization', `Bearer ${token}`).expect(200);
+      await request(app.getHttpServer()).get('/me').set('Authorization', `Bearer ${token}`).expect(200); // from the cache
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 10 * 60_000 });
+      await request(app.getHttpServer()).get('/me').set('Authorization', `Bearer ${token}`).expect(401);
+      expect(audit.last('auth.failure')?.reason).toBe('expired');
+    } finally {
+      vi.useRealTimers();
+      await app.close();
+    }
+  });
+
+  it('does not let a different token ride on a cached one', async () => {
+    const { app } = await createProbeApp('express');
+    try {
+      const token = app.get(TokenService).issueAccessToken({ subject: 'u1' }).accessToken;
+      await request(app.getHttpServer()).get('/me').set('Authorization', `Bearer ${token}`).expect(200);
+      const [h, p, s] = token.split('.');
+      const tampered = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'admin' })).toString('base64url')}.${s}`;
+      await request(app.getHttpServer()).get('/me').set('Authorization', `Bearer ${tampered}`).expect(401);
+    } finally {
+      await app.close();
+    }
   });
 });
