@@ -1,5 +1,6 @@
-// Copies what tsc does not: collection.json, each schematic's schema.json and its files/ templates.
-import { cpSync, readdirSync, statSync } from 'node:fs';
+// Copies what tsc does not: collection.json, each schematic's schema.json and files/ templates, and the
+// application template, which is the package's own sample (sample/src) plus the project files around it.
+import { cpSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,3 +18,7 @@ for (const entry of readdirSync(source)) {
     }
   }
 }
+const application = join(target, 'application', 'files');
+rmSync(application, { recursive: true, force: true });
+cpSync(join(source, 'application', 'files-static'), application, { recursive: true });
+cpSync(fileURLToPath(new URL('../sample/src/', import.meta.url)), join(application, 'src'), { recursive: true });

@@ -122,3 +122,49 @@ describe('role-migration', () => {
     await expect(runner.runSchematic('role-migration', { ownerRole: 'x; DROP', runtimeRole: 'y' }, tree)).rejects.toThrow(/plain SQL name/);
   });
 });
+
+describe('application', () => {
+  it('generates a complete project: the zero-trust sample as src/, its attack tests, configs and pinned dependencies', async () => {
+    const tree = await runner.runSchematic('application', { name: 'My-API', packageManager: 'npm' });
+    const files = tree.files;
+    for (const file of ['/my-api/package.json', '/my-api/tsconfig.json', '/my-api/nest-cli.json', '/my-api/vitest.config.ts', '/my-api/.gitignore', '/my-api/.env.example', '/my-api/README.md', '/my-api/src/main.ts', '/my-api/src/app.module.ts', '/my-api/src/database/1732000300000-least-privilege.migration.ts', '/my-api/test/security.e2e-spec.ts']) {
+      expect(files, file).toContain(file);
+    }
+    const manifest = JSON.parse(tree.readContent('/my-api/package.json'));
+    expect(manifest).toMatchObject({ name: 'my-api', type: 'module', scripts: { test: 'vitest run' } });
+    expect(manifest.dependencies['nestjs-zero-trust']).toMatch(/^\^\d/);
+    expect(manifest.devDependencies.vitest).toBeDefined();
+    expect(tree.readContent('/my-api/README.md')).toMatch(/^# my-api/);
+    expect(tree.readContent('/my-api/.env.example')).toMatch(/^ZT_JWT_PRIVATE_KEY=$/m);
+  });
+
+  it('leaves the tests out with --skip-tests', async () => {
+    const tree = await runner.runSchematic('application', { name: 'lean', skipTests: true });
+    expect(tree.files.some((file) => file.startsWith('/lean/test/'))).toBe(false);
+  });
+});
+
+describe('resource', () => {
+  it('adds an owned resource and registers it in the module, the entities and the migrations', async () => {
+    const app = await runner.runSchematic('application', { name: 'api', directory: '.' });
+    const tree = await runner.runSchematic('resource', { name: 'invoice-line' }, app);
+    for (const file of ['/src/invoice-lines/invoice-line.entity.ts', '/src/invoice-lines/invoice-line.dto.ts', '/src/invoice-lines/invoice-lines.controller.ts', '/src/invoice-lines/invoice-lines.module.ts', '/test/invoice-lines.e2e-spec.ts']) {
+      expect(tree.files, file).toContain(file);
+    }
+    const entity = tree.readContent('/src/invoice-lines/invoice-line.entity.ts');
+    expect(entity).toContain('@Index()');
+    expect(tree.readContent('/src/invoice-lines/invoice-line.dto.ts')).not.toMatch(/^\s+(ownerId|id)[!?]?:/m);
+    expect(tree.readContent('/src/invoice-lines/invoice-lines.controller.ts')).toContain('@OwnsResource(InvoiceLine)');
+    const [migration] = tree.files.filter((f) => /invoice-lines-table\.migration\.ts$/.test(f));
+    expect(tree.readContent(migration)).toMatch(/FORCE ROW LEVEL SECURITY[\s\S]*CREATE POLICY zero_trust_owner ON "invoice_lines"/);
+    const database = tree.readContent('/src/database/database.options.ts');
+    expect(database).toMatch(/export const ENTITIES = \[User, Note, InvoiceLine\]/);
+    expect(database).toMatch(/LeastPrivilege1732000300000, InvoiceLinesTable\d+\]/);
+    expect(tree.readContent('/src/app.module.ts')).toContain("import { InvoiceLinesModule } from './invoice-lines/invoice-lines.module.js';");
+  });
+
+  it('refuses a name it cannot turn into a table', async () => {
+    const app = await runner.runSchematic('application', { name: 'api', directory: '.' });
+    await expect(runner.runSchematic('resource', { name: '1; DROP TABLE' }, app)).rejects.toThrow(/not a usable resource name/);
+  });
+});
