@@ -179,19 +179,28 @@ async function tablesOf(dataSource: DataSource, queryRunner: QueryRunner, option
   const schemaName = options.schema ?? 'public';
   const tableName = (entity: EntityClass | string) =>
     typeof entity === 'string' && !dataSource.hasMetadata(entity) ? entity : dataSource.getMetadata(entity as never).tableName;
-  const appendOnly = (options.appendOnly ?? []).map(tableName);
+  // Only tables that exist when this migration runs: an entity whose table a later migration creates
+  // is that migration's to lock down (the resource schematic's migrations do).
+  const existing = async (tables: string[]) => {
+    const found: string[] = [];
+    for (const table of tables) if (await exists(queryRunner, schemaName, table)) found.push(table);
+    return found;
+  };
+  const appendOnly = await existing((options.appendOnly ?? []).map(tableName));
   const named = options.entities?.map(tableName) ?? dataSource.entityMetadatas.filter((m) => m.tableType === 'regular').map((m) => m.tableName);
-  const dml = named.filter((table) => !appendOnly.includes(table));
+  const dml = (await existing(named)).filter((table) => !appendOnly.includes(table));
   for (const table of ZERO_TRUST_TABLES) {
     if (!dml.includes(table) && (await exists(queryRunner, schemaName, table))) dml.push(table);
   }
-  const rls = (options.rowLevelSecurity ?? []).map((entry) => {
-    const metadata = dataSource.getMetadata(entry.entity as never);
-    const property = entry.ownerProperty ?? 'ownerId';
-    const column = metadata.findColumnWithPropertyName(property);
-    if (!column) throw new ZeroTrustConfigurationError(`rowLevelSecurity: ${metadata.name} has no property "${property}".`);
-    return { table: metadata.tableName, column: column.databaseName, adminScope: entry.adminScope };
-  });
+  const rls = (options.rowLevelSecurity ?? [])
+    .map((entry) => {
+      const metadata = dataSource.getMetadata(entry.entity as never);
+      const property = entry.ownerProperty ?? 'ownerId';
+      const column = metadata.findColumnWithPropertyName(property);
+      if (!column) throw new ZeroTrustConfigurationError(`rowLevelSecurity: ${metadata.name} has no property "${property}".`);
+      return { table: metadata.tableName, column: column.databaseName, adminScope: entry.adminScope };
+    })
+    .filter((entry) => dml.includes(entry.table));
   return { dml, appendOnly, rls };
 }
 

@@ -123,4 +123,23 @@ NestFactory.create(AppModule, { logger: false }).then((app) => app.listen(proces
     expect(open.status).toBe(200);
     expect(await open.text()).toBe('open');
   });
+
+  it('nest new -c nestjs-zero-trust makes a project that installs, gets a resource from nest g, builds and passes its own tests', () => {
+    run(join(app, 'node_modules/.bin/nest'), ['new', 'my-api', '-c', 'nestjs-zero-trust', '--skip-install', '--skip-git', '--package-manager', 'npm'], app);
+    const project = join(app, 'my-api');
+    // The package is not published from CI: the project takes it from the tarball under test.
+    const manifestPath = join(project, 'package.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    manifest.dependencies['nestjs-zero-trust'] = `file:${tarball}`;
+    writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    run('npm', ['install', '--no-audit', '--no-fund'], project);
+    const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+    const generated = plain(run(join(project, 'node_modules/.bin/nest'), ['g', '-c', 'nestjs-zero-trust', 'resource', 'task'], project));
+    expect(generated).toMatch(/CREATE src\/tasks\/tasks\.controller\.ts/);
+    run('npm', ['run', 'build'], project);
+    const tests = plain(run('npm', ['test'], project));
+    expect(tests).toMatch(/test\/security\.e2e-spec\.ts/);
+    expect(tests).toMatch(/test\/tasks\.e2e-spec\.ts/);
+    expect(tests).toMatch(/Tests\s+8 passed/);
+  }, 600_000);
 });
