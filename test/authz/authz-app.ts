@@ -1,5 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, type INestApplication, Module, Param, Patch, Post, Put, Query } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Body, Controller, Delete, Get, HttpCode, Module, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Min } from 'class-validator';
@@ -20,7 +19,7 @@ import {
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { PGliteDriver } from 'typeorm-pglite';
 import { CaptureAuditSink } from '../support/capture-audit.sink.js';
-import type { Platform } from '../support/test-app.js';
+import { bootstrapApp, type Platform } from '../support/test-app.js';
 
 @Entity('projects')
 export class Project {
@@ -162,15 +161,5 @@ export async function createAuthzApp(platform: Platform, options: Partial<ZeroTr
     controllers,
   })
   class AuthzModule {}
-  let app: INestApplication;
-  if (platform === 'fastify') {
-    const { FastifyAdapter } = await import('@nestjs/platform-fastify');
-    app = await NestFactory.create(AuthzModule, new FastifyAdapter(), { logger: false, abortOnError: false });
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
-  } else {
-    app = await NestFactory.create(AuthzModule, { logger: false, abortOnError: false });
-    await app.init();
-  }
-  return { app, audit };
+  return { app: await bootstrapApp(AuthzModule, platform), audit };
 }

@@ -93,6 +93,24 @@ export class ProbeController {
 export const TEST_ISSUER = 'https://issuer.test';
 export const TEST_AUDIENCE = 'probe-api';
 
+/** Creates and initializes an app on the given adapter, as the e2e suites all need it. */
+export async function bootstrapApp(module: new () => object, platform: Platform, listen = false): Promise<INestApplication> {
+  let app: INestApplication;
+  if (platform === 'fastify') {
+    const { FastifyAdapter } = await import('@nestjs/platform-fastify');
+    app = await NestFactory.create(module, new FastifyAdapter(), { logger: false, abortOnError: false });
+  } else {
+    app = await NestFactory.create(module, { logger: false, abortOnError: false });
+  }
+  if (listen) {
+    await app.listen(0, '127.0.0.1');
+  } else {
+    await app.init();
+    if (platform === 'fastify') await app.getHttpAdapter().getInstance().ready();
+  }
+  return app;
+}
+
 export async function createProbeApp(
   platform: Platform,
   options: Partial<ZeroTrustModuleOptions> = {},
@@ -103,15 +121,5 @@ export async function createProbeApp(
     controllers: [ProbeController],
   })
   class ProbeModule {}
-  let app: INestApplication;
-  if (platform === 'fastify') {
-    const { FastifyAdapter } = await import('@nestjs/platform-fastify');
-    app = await NestFactory.create(ProbeModule, new FastifyAdapter(), { logger: false, abortOnError: false });
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
-  } else {
-    app = await NestFactory.create(ProbeModule, { logger: false, abortOnError: false });
-    await app.init();
-  }
-  return { app, audit };
+  return { app: await bootstrapApp(ProbeModule, platform), audit };
 }

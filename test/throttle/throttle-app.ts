@@ -1,9 +1,8 @@
-import { Body, Controller, HttpCode, type INestApplication, Module, Post, Req, UnauthorizedException } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Body, Controller, HttpCode, Module, Post, Req, UnauthorizedException } from '@nestjs/common';
 import { IsString, MaxLength } from 'class-validator';
 import { AccountLockoutService, AuthThrottle, Public, ZeroTrustModule, type ZeroTrustModuleOptions } from 'nestjs-zero-trust';
 import { CaptureAuditSink } from '../support/capture-audit.sink.js';
-import { type Platform, ProbeController } from '../support/test-app.js';
+import { bootstrapApp, type Platform, ProbeController } from '../support/test-app.js';
 
 export const RIGHT_PASSWORD = 'the right password';
 
@@ -45,17 +44,5 @@ export async function createThrottleApp(platform: Platform, options: Partial<Zer
     controllers: [LoginController, ProbeController],
   })
   class ThrottleModule {}
-  let app: INestApplication;
-  if (platform === 'fastify') {
-    const { FastifyAdapter } = await import('@nestjs/platform-fastify');
-    app = await NestFactory.create(ThrottleModule, new FastifyAdapter(), { logger: false, abortOnError: false });
-  } else {
-    app = await NestFactory.create(ThrottleModule, { logger: false, abortOnError: false });
-  }
-  if (listen) await app.listen(0, '127.0.0.1');
-  else {
-    await app.init();
-    if (platform === 'fastify') await app.getHttpAdapter().getInstance().ready();
-  }
-  return { app, audit };
+  return { app: await bootstrapApp(ThrottleModule, platform, listen), audit };
 }
