@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, UnauthorizedException } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, UnauthorizedException } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
@@ -6,7 +6,8 @@ import { type IssuedAccessToken, TokenService } from '../auth/token.service.js';
 import { EntityAccess } from '../authz/entity-access.js';
 import { RlsContext } from '../database/rls-context.js';
 import { describeRequest } from '../http/request-context.js';
-import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
+import type { ZeroTrustStore } from '../throttle/zero-trust-store.js';
+import { ZERO_TRUST_CONFIG, ZERO_TRUST_STORE } from '../zero-trust.internal-constants.js';
 import type { ResolvedSessionOptions, ResolvedZeroTrustConfig } from '../zero-trust.options.js';
 import { ZeroTrustConfigurationError } from '../zero-trust-configuration.error.js';
 import { type RefreshFailureReason, RefreshTokenRejection } from './refresh-token-rejection.js';
@@ -33,6 +34,7 @@ interface SessionRow {
   expires_at: Date;
 }
 
+const REVOCATION_CHANNEL = 'session-revocations';
 const REFRESH_TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 const CACHE_LIMIT = 10_000;
 
@@ -79,11 +81,14 @@ export class SessionService implements OnApplicationBootstrap {
   private readonly activity = new Map<string, { active: boolean; until: number }>();
   private db?: DataSource;
 
+  private readonly logger = new Logger('ZeroTrustSessions');
+
   constructor(
     private readonly entities: EntityAccess,
     private readonly tokens: TokenService,
     private readonly audit: AuditService,
     @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
+    @Inject(ZERO_TRUST_STORE) private readonly store: ZeroTrustStore,
   ) {}
 
   get enabled(): boolean {
@@ -92,6 +97,11 @@ export class SessionService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.enabled) return;
+    // With a shared store (Redis), every instance hears every revocation at once instead of waiting
+    // out its cache bound; the database stays the source of truth if a message is lost.
+    await this.store.subscribe?.(REVOCATION_CHANNEL, (sessionId) => this.remember(sessionId, false)).catch((error: Error) =>
+      this.logger.warn(`revocations will not be broadcast (${error.message}); other instances see them within revocationCacheMs`),
+    );
     const db = await this.database();
     try {
       await db.query('SELECT 1 FROM zt_sessions LIMIT 0');
@@ -176,6 +186,7 @@ export class SessionService implements OnApplicationBootstrap {
       [sessionId, reason],
     );
     this.remember(sessionId, false);
+    this.broadcast(sessionId);
     for (const row of revoked) this.auditRevocation(row.subject, row.id, reason, request);
     return revoked.length > 0;
   }
@@ -191,6 +202,7 @@ export class SessionService implements OnApplicationBootstrap {
     );
     for (const row of revoked) {
       this.remember(row.id, false);
+      this.broadcast(row.id);
       this.auditRevocation(subject, row.id, reason, options.request);
     }
     return revoked.length;
@@ -265,6 +277,10 @@ export class SessionService implements OnApplicationBootstrap {
   private remember(sessionId: string, active: boolean): void {
     if (this.activity.size >= CACHE_LIMIT) this.activity.delete(this.activity.keys().next().value as string);
     this.activity.set(sessionId, { active, until: Date.now() + (this.enabled ? this.options().revocationCacheMs : 0) });
+  }
+
+  private broadcast(sessionId: string): void {
+    this.store.publish?.(REVOCATION_CHANNEL, sessionId).catch(() => undefined);
   }
 
   private auditRevocation(subject: string, sessionId: string, reason: string, request?: object): void {

@@ -43,6 +43,7 @@ type ScriptedRedis = Redis & {
 /** State shared by every instance through Redis; all keys live under `prefix`. */
 export class RedisStore implements ZeroTrustStore {
   private readonly redis: ScriptedRedis;
+  private subscriber?: Redis;
 
   constructor(
     redis: Redis,
@@ -93,7 +94,26 @@ export class RedisStore implements ZeroTrustStore {
     if (keys.length) await this.redis.del(...keys.map((key) => `${this.prefix}${key}`));
   }
 
+  async publish(channel: string, message: string): Promise<void> {
+    await this.redis.publish(`${this.prefix}${channel}`, message);
+  }
+
+  /** Subscribing needs a connection of its own (a subscribed client can do nothing else). */
+  async subscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    if (!this.subscriber) {
+      // A subscriber may queue while (re)connecting: it carries no request.
+      this.subscriber = this.redis.duplicate({ enableOfflineQueue: true });
+      this.subscriber.on('error', () => undefined);
+    }
+    const name = `${this.prefix}${channel}`;
+    this.subscriber.on('message', (received: string, message: string) => {
+      if (received === name) listener(message);
+    });
+    await this.subscriber.subscribe(name);
+  }
+
   async close(): Promise<void> {
+    this.subscriber?.disconnect();
     if (this.ownsClient) this.redis.disconnect();
   }
 }

@@ -20,6 +20,9 @@ export interface ZeroTrustStore {
   set(key: string, ttlMs: number): Promise<void>;
   delete(...keys: string[]): Promise<void>;
   close(): Promise<void>;
+  /** Broadcast to every instance sharing the store (none for a single process). */
+  publish?(channel: string, message: string): Promise<void>;
+  subscribe?(channel: string, listener: (message: string) => void): Promise<void>;
 }
 
 /** One process only. Bounded: expired keys are swept, and past `maxKeys` the oldest are dropped. */
