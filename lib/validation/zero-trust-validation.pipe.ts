@@ -26,20 +26,21 @@ export class ZeroTrustValidationPipe extends ValidationPipe {
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' || metadata.type === 'query') {
-      const path = findPollutingKey(value, 0);
-      if (path !== undefined) throw new BadRequestException([`property ${path} is not allowed`]);
+      const found = findPollutingKey(value, 0);
+      if (found?.tooDeep) throw new BadRequestException([`${metadata.type} is nested more than ${MAX_DEPTH} levels deep`]);
+      if (found) throw new BadRequestException([`property ${found.path} is not allowed`]);
     }
     return super.transform(value, metadata);
   }
 }
 
-/** Returns the path of the first forbidden key, looking through nested objects and arrays. */
-function findPollutingKey(value: unknown, depth: number, path = ''): string | undefined {
+/** The first forbidden key (or a nesting too deep to inspect), looking through nested objects and arrays. */
+function findPollutingKey(value: unknown, depth: number, path = ''): { path: string; tooDeep?: true } | undefined {
   if (value === null || typeof value !== 'object') return undefined;
-  if (depth > MAX_DEPTH) return path || '(root)';
+  if (depth > MAX_DEPTH) return { path, tooDeep: true };
   for (const key of Object.keys(value)) {
     const keyPath = path ? `${path}.${key}` : key;
-    if (POLLUTING_KEYS.has(key)) return keyPath;
+    if (POLLUTING_KEYS.has(key)) return { path: keyPath };
     const found = findPollutingKey((value as Record<string, unknown>)[key], depth + 1, keyPath);
     if (found) return found;
   }

@@ -35,6 +35,12 @@ describe.each(PLATFORMS)('whitelisting validation (%s)', (platform) => {
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
   });
 
+  it('rejects a body nested too deeply to inspect, saying so', async () => {
+    const deep = `${'{"a":'.repeat(40)}1${'}'.repeat(40)}`;
+    const response = await post(`{"title":"ok","tag":${deep}}`).expect(400);
+    expect(response.body.message).toEqual(["body is nested more than 32 levels deep"]);
+  });
+
   it('rejects a nested __proto__ key', async () => {
     await post('{"title":"ok","tag":{"name":"a","__proto__":{"polluted":1}}}').expect(400);
   });
