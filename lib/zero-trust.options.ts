@@ -219,7 +219,8 @@ export interface ResolvedZeroTrustConfig {
   readonly dataSource?: ZeroTrustModuleOptions['dataSource'];
   readonly rowLevelSecurity: boolean;
   readonly databasePrivileges: 'check' | 'off';
-  readonly trustProxy?: number | readonly string[];
+  /** Client addresses under `trustProxy`, resolved once here (validating it at boot). */
+  readonly clientIp: ClientIpResolver;
   readonly throttle: { default: ResolvedRateLimit; auth: ResolvedRateLimit } | false;
   readonly lockout: ResolvedLockoutOptions | false;
   readonly redis?: string | RedisClientLike;
@@ -414,7 +415,6 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions): Resolv
   if (options.redis !== undefined && typeof options.redis !== 'string' && typeof options.redis?.defineCommand !== 'function') {
     throw new ZeroTrustConfigurationError('redis must be a redis:// URL or an ioredis client.');
   }
-  new ClientIpResolver(options.trustProxy); // validates it now, at boot
 
   return {
     issuer,
@@ -433,7 +433,7 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions): Resolv
     authorization,
     maxPageSize,
     dataSource: options.dataSource,
-    trustProxy: options.trustProxy,
+    clientIp: new ClientIpResolver(options.trustProxy),
     rowLevelSecurity: options.rowLevelSecurity === true,
     databasePrivileges: options.databasePrivileges ?? 'check',
     throttle,

@@ -29,14 +29,13 @@ export class EntityAccess {
   async repository<T extends ObjectLiteral>(entity: EntityClass): Promise<Repository<T>> {
     const manager = RlsContext.manager();
     if (manager) return manager.getRepository<T>(entity as never);
-    const dataSource = this.dataSource ?? (await this.resolveDataSource());
-    return dataSource.getRepository<T>(entity as never);
+    return (await this.resolveDataSource()).getRepository<T>(entity as never);
   }
 
   /** Runs lookups for a principal: in a row-level-security transaction when that is on. */
   async asPrincipal<T>(principal: ZeroTrustPrincipal, work: () => Promise<T>): Promise<T> {
     if (!this.config.rowLevelSecurity) return work();
-    return RlsContext.run(this.dataSource ?? (await this.resolveDataSource()), principal, () => work());
+    return RlsContext.run(await this.resolveDataSource(), principal, () => work());
   }
 
   async resolveDataSource(): Promise<DataSource> {

@@ -5,7 +5,6 @@ import { EntityAccess } from '../authz/entity-access.js';
 import { RoutePolicies } from '../authz/route-policy.js';
 import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
 import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
-import { RlsContext } from './rls-context.js';
 
 /**
  * With `rowLevelSecurity: true`, runs each authenticated handler that touches owned data
@@ -25,10 +24,6 @@ export class RowLevelSecurityInterceptor implements NestInterceptor {
     const principal = context.switchToHttp().getRequest<{ user?: ZeroTrustPrincipal }>().user;
     const policy = this.policies.for(context.getHandler(), context.getClass());
     if (!principal || !policy.touchesOwnedData) return next.handle();
-    return from(
-      this.entities.resolveDataSource().then((dataSource) =>
-        RlsContext.run(dataSource, principal, () => lastValueFrom(next.handle(), { defaultValue: undefined })),
-      ),
-    );
+    return from(this.entities.asPrincipal(principal, () => lastValueFrom(next.handle(), { defaultValue: undefined })));
   }
 }

@@ -9,7 +9,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REQUEST_ID_HEADER } from '../zero-trust.constants.js';
 import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
 import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
-import { ClientIpResolver } from './client-ip.js';
 import { assignClientIp, assignRequestId, rawResponse } from './request-context.js';
 import { applyHeaders } from './security-headers.js';
 
@@ -20,17 +19,15 @@ import { applyHeaders } from './security-headers.js';
 @Injectable()
 export class RequestHardeningMiddleware implements NestMiddleware {
   private readonly allowedTypes: ReadonlySet<string>;
-  private readonly clientIp: ClientIpResolver;
 
   constructor(@Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig) {
     this.allowedTypes = new Set(config.allowedContentTypes);
-    this.clientIp = new ClientIpResolver(config.trustProxy);
   }
 
   use(request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void {
     const res = rawResponse(response);
     res.setHeader(REQUEST_ID_HEADER, assignRequestId(request));
-    assignClientIp(request, this.clientIp.resolve(request));
+    assignClientIp(request, this.config.clientIp.resolve(request));
     applyHeaders(res, this.config.headers);
     this.checkBody(request);
     next();

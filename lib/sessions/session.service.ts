@@ -79,7 +79,6 @@ const ROTATE_SQL = `
 @Injectable()
 export class SessionService implements OnApplicationBootstrap {
   private readonly activity = new Map<string, { active: boolean; until: number }>();
-  private db?: DataSource;
 
   private readonly logger = new Logger('ZeroTrustSessions');
 
@@ -298,7 +297,6 @@ export class SessionService implements OnApplicationBootstrap {
   private async database(): Promise<Pick<DataSource, 'query'>> {
     const manager = RlsContext.manager();
     if (manager) return manager;
-    this.db ??= await this.entities.resolveDataSource();
-    return this.db;
+    return this.entities.resolveDataSource();
   }
 }

@@ -1,14 +1,13 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { ZERO_TRUST_STORE } from '../zero-trust.internal-constants.js';
 import type { RedisClientLike, ResolvedZeroTrustConfig } from '../zero-trust.options.js';
-import { RedisStore } from './redis.store.js';
+import { REDIS_CLIENT_OPTIONS, RedisStore } from './redis.store.js';
 import { MemoryStore, type ZeroTrustStore } from './zero-trust-store.js';
 
 /** Builds the store: Redis when `redis` is set (ioredis is loaded only then), memory otherwise. */
 export async function createZeroTrustStore(config: ResolvedZeroTrustConfig): Promise<ZeroTrustStore> {
   if (config.redis === undefined) return new MemoryStore();
   const { Redis } = await import('ioredis');
-  const { REDIS_CLIENT_OPTIONS } = await import('./redis.store.js');
   if (typeof config.redis === 'string') return new RedisStore(new Redis(config.redis, REDIS_CLIENT_OPTIONS), config.redisKeyPrefix, true);
   return new RedisStore(config.redis as RedisClientLike as InstanceType<typeof Redis>, config.redisKeyPrefix, false);
 }
