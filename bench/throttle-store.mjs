@@ -3,7 +3,8 @@
 // (default redis://127.0.0.1:6379). Run: npm run build && node bench/throttle-store.mjs
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { MemoryStore, RedisStore } from '../dist/index.js';
+import { MemoryStore } from '../dist/index.js';
+import { RedisStore } from '../dist/store/redis.store.js';
 
 const ITERATIONS = Number(process.env.ITERATIONS ?? 20000);
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -1,5 +1,87 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type ExceptionFilter, Logger, type PipeTransform, type Provider, type Type } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
+import { AuthorizationGuard } from './authz/authorization.guard.js';
+import { SensitiveFieldsInterceptor } from './authz/sensitive-fields.interceptor.js';
+import { classOf, custom, isPlainObject, object, optional } from './core/option-schema.js';
+import { RequestContextInterceptor } from './core/request-context.interceptor.js';
+import { RowLevelSecurityInterceptor } from './database/row-level-security.interceptor.js';
+import { SecurityHeadersInterceptor } from './http/security-headers.interceptor.js';
+import { ZeroTrustExceptionFilter } from './http/zero-trust-exception.filter.js';
+import { ZeroTrustThrottlerGuard } from './throttle/zero-trust-throttler.guard.js';
+import { ZeroTrustValidationPipe } from './validation/zero-trust-validation.pipe.js';
 import type { ZeroTrustModuleOptions } from './zero-trust.options.js';
+
+/**
+ * The module's global enhancers, each replaceable by a subclass (registered under the base class, so
+ * `@UseGuards(JwtAuthGuard)` gets the subclass too). The pipe and the filter can step aside (`false`)
+ * for an app that registers its own; the boot log says so.
+ */
+export interface ZeroTrustEnhancers {
+  authGuard?: Type<JwtAuthGuard>;
+  throttlerGuard?: Type<ZeroTrustThrottlerGuard>;
+  authorizationGuard?: Type<AuthorizationGuard>;
+  validationPipe?: Type<PipeTransform> | false;
+  exceptionFilter?: Type<ExceptionFilter> | false;
+}
+
+export interface ZeroTrustModuleExtras {
+  /** Register the module globally. Default true: its guards, TokenService and AuditService serve the whole app. */
+  isGlobal?: boolean;
+  /** Replace or remove the module's enhancers. */
+  enhancers?: ZeroTrustEnhancers;
+}
+
+const classOrFalse = (what: string) =>
+  custom<Type<unknown> | false>(`false or a class (${what})`, (value) => (value === false || typeof value === 'function' ? (value as Type<unknown> | false) : undefined));
+
+const enhancersSchema = object({
+  authGuard: optional(classOf(JwtAuthGuard, 'the authentication guard')),
+  throttlerGuard: optional(classOf(ZeroTrustThrottlerGuard, 'the rate-limit guard')),
+  authorizationGuard: optional(classOf(AuthorizationGuard, 'the authorization guard')),
+  validationPipe: optional(classOrFalse('a validation pipe')),
+  exceptionFilter: optional(classOrFalse('an exception filter')),
+});
+
+/**
+ * The order every request passes through, written once: authenticate, throttle (per verified
+ * subject), authorize (ownership checks hit the database only for callers within limits); then the
+ * request context, route headers, sensitive-field stripping and the row-level-security transaction
+ * around the handler; the pipe inside them; the filter for every error.
+ */
+export function enhancerProviders(given: unknown = {}): Provider[] {
+  if (!isPlainObject(given)) throw new TypeError('enhancers must be an object');
+  const enhancers = enhancersSchema.parse(given, 'enhancers');
+  const byClass = (base: Type<unknown>, replacement?: Type<unknown>): Provider => (replacement && replacement !== base ? { provide: base, useClass: replacement } : base);
+  const providers: Provider[] = [
+    byClass(JwtAuthGuard, enhancers.authGuard),
+    byClass(ZeroTrustThrottlerGuard, enhancers.throttlerGuard),
+    byClass(AuthorizationGuard, enhancers.authorizationGuard),
+    { provide: APP_GUARD, useExisting: JwtAuthGuard },
+    { provide: APP_GUARD, useExisting: ZeroTrustThrottlerGuard },
+    { provide: APP_GUARD, useExisting: AuthorizationGuard },
+    RequestContextInterceptor,
+    SecurityHeadersInterceptor,
+    SensitiveFieldsInterceptor,
+    RowLevelSecurityInterceptor,
+    { provide: APP_INTERCEPTOR, useExisting: RequestContextInterceptor },
+    { provide: APP_INTERCEPTOR, useExisting: SecurityHeadersInterceptor },
+    { provide: APP_INTERCEPTOR, useExisting: SensitiveFieldsInterceptor },
+    { provide: APP_INTERCEPTOR, useExisting: RowLevelSecurityInterceptor },
+  ];
+  const logger = new Logger('ZeroTrustModule');
+  if (enhancers.validationPipe === false) {
+    logger.log('enhancers.validationPipe is false: the app registers its own validation pipe (ZeroTrustValidationPipe is not global).');
+  } else {
+    providers.push(byClass(ZeroTrustValidationPipe, enhancers.validationPipe), { provide: APP_PIPE, useExisting: ZeroTrustValidationPipe });
+  }
+  if (enhancers.exceptionFilter === false) {
+    logger.log('enhancers.exceptionFilter is false: the app registers its own exception filter (ZeroTrustExceptionFilter is not global).');
+  } else {
+    providers.push(byClass(ZeroTrustExceptionFilter, enhancers.exceptionFilter), { provide: APP_FILTER, useExisting: ZeroTrustExceptionFilter });
+  }
+  return providers;
+}
 
 export const {
   ConfigurableModuleClass: ZeroTrustConfigurableModule,
@@ -8,6 +90,17 @@ export const {
   ASYNC_OPTIONS_TYPE: ZERO_TRUST_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<ZeroTrustModuleOptions>({ moduleName: 'ZeroTrust' })
   .setClassMethodName('forRoot')
-  // Global by default: the guard, TokenService and AuditService serve the whole app.
-  .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras<ZeroTrustModuleExtras>({ isGlobal: true, enhancers: {} }, (definition, extras) => {
+    const enhancers = enhancerProviders(extras.enhancers);
+    // Exported by class so `@UseGuards(JwtAuthGuard)` and friends resolve in any module of the app.
+    const tokens = enhancers.flatMap((provider) =>
+      typeof provider === 'function' ? [provider] : typeof (provider as { provide: unknown }).provide === 'function' ? [(provider as { provide: Type<unknown> }).provide] : [],
+    );
+    return {
+      ...definition,
+      global: extras.isGlobal,
+      providers: [...(definition.providers ?? []), ...enhancers],
+      exports: [...(definition.exports ?? []), ...tokens],
+    };
+  })
   .build();

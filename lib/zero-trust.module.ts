@@ -1,86 +1,104 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, DiscoveryModule, Reflector } from '@nestjs/core';
+import { DiscoveryModule } from '@nestjs/core';
+import { AUDIT_CONFIG } from './audit/audit.internal-constants.js';
+import { resolveAuditOptions } from './audit/audit.options.js';
 import { AuditService } from './audit/audit.service.js';
 import { AccessTokenStrategy } from './auth/access-token.strategy.js';
-import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
+import { AccessTokenVerifier } from './auth/access-token.verifier.js';
+import { AuthObserver } from './auth/auth-observer.port.js';
+import { AUTH_CONFIG } from './auth/auth.internal-constants.js';
+import { resolveAuthOptions } from './auth/auth.options.js';
+import { SessionCheck } from './auth/session-check.port.js';
 import { TokenService } from './auth/token.service.js';
-import { AuthorizationGuard } from './authz/authorization.guard.js';
+import { AUTHZ_CONFIG } from './authz/authz.internal-constants.js';
+import { resolveAuthzOptions } from './authz/authz.options.js';
 import { EntityAccess } from './authz/entity-access.js';
 import { OwnedRepositoryPipe } from './authz/owned.decorator.js';
-import { RoutePolicies } from './authz/route-policy.js';
 import { RouteRulesCheck } from './authz/route-rules.check.js';
-import { SensitiveFieldsInterceptor } from './authz/sensitive-fields.interceptor.js';
+import { Clock } from './core/clock.js';
+import { CORE_CONFIG, ZERO_TRUST_RAW_OPTIONS } from './core/core.internal-constants.js';
+import { type CoreConfig, resolveCoreOptions } from './core/core.options.js';
+import { RoutePlans } from './core/route-plan.js';
+import { DataSourceRef } from './database/data-source.ref.js';
 import { DatabasePrivilegeCheck } from './database/database-privilege.check.js';
-import { RowLevelSecurityInterceptor } from './database/row-level-security.interceptor.js';
+import { DATABASE_CONFIG } from './database/database.internal-constants.js';
+import { resolveDatabaseOptions } from './database/database.options.js';
+import { HTTP_CONFIG } from './http/http.internal-constants.js';
+import { resolveHttpOptions } from './http/http.options.js';
+import { RequestHardeningMiddleware } from './http/request-hardening.middleware.js';
 import { AnomalyDetector } from './monitoring/anomaly-detector.js';
 import { MetricsService } from './monitoring/metrics.service.js';
+import { MONITORING_CONFIG } from './monitoring/monitoring.internal-constants.js';
+import { resolveMonitoringOptions } from './monitoring/monitoring.options.js';
 import { SessionService } from './sessions/session.service.js';
+import { SESSIONS_CONFIG } from './sessions/sessions.internal-constants.js';
+import { resolveSessionsOptions } from './sessions/sessions.options.js';
+import { StoreFailurePolicy } from './store/store-failure.policy.js';
+import { STORE_CONFIG, ZERO_TRUST_STORE } from './store/store.internal-constants.js';
+import { createZeroTrustStore, ZeroTrustStoreLifecycle } from './store/store.lifecycle.js';
+import { resolveStoreOptions } from './store/store.options.js';
 import { AccountLockoutService } from './throttle/account-lockout.service.js';
-import { StoreFailurePolicy } from './throttle/store-failure.policy.js';
-import { ZeroTrustThrottlerGuard, ZeroTrustThrottlerStorage, throttlerOptions } from './throttle/zero-trust-throttler.guard.js';
-import { createZeroTrustStore, ZeroTrustStoreLifecycle } from './throttle/zero-trust-store.provider.js';
-import type { ZeroTrustStore } from './throttle/zero-trust-store.js';
-import { RequestHardeningMiddleware } from './http/request-hardening.middleware.js';
-import { SecurityHeadersInterceptor } from './http/security-headers.interceptor.js';
-import { ZeroTrustExceptionFilter } from './http/zero-trust-exception.filter.js';
-import { ZeroTrustValidationPipe } from './validation/zero-trust-validation.pipe.js';
-import { ZERO_TRUST_CONFIG, ZERO_TRUST_STORE } from './zero-trust.internal-constants.js';
+import { THROTTLE_CONFIG } from './throttle/throttle.internal-constants.js';
+import { resolveThrottleOptions } from './throttle/throttle.options.js';
 import { ZERO_TRUST_MODULE_OPTIONS, ZeroTrustConfigurableModule } from './zero-trust.module-definition.js';
-import { type ResolvedZeroTrustConfig, resolveZeroTrustOptions, type ZeroTrustModuleOptions } from './zero-trust.options.js';
+import { checkZeroTrustOptions } from './zero-trust.options.js';
+
+type Raw = Record<string, unknown>;
+
+/** Each feature's resolved options under its own token, read from the raw options by the feature's own schema. */
+const slices = [
+  { provide: ZERO_TRUST_RAW_OPTIONS, useFactory: checkZeroTrustOptions, inject: [ZERO_TRUST_MODULE_OPTIONS] },
+  { provide: CORE_CONFIG, useFactory: (raw: Raw) => resolveCoreOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
+  { provide: Clock, useFactory: (core: CoreConfig) => core.clock, inject: [CORE_CONFIG] },
+  { provide: AUDIT_CONFIG, useFactory: (raw: Raw) => resolveAuditOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
+  { provide: HTTP_CONFIG, useFactory: (raw: Raw) => resolveHttpOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
+  { provide: AUTH_CONFIG, useFactory: (raw: Raw, core: CoreConfig) => resolveAuthOptions(raw, core), inject: [ZERO_TRUST_RAW_OPTIONS, CORE_CONFIG] },
+  { provide: SESSIONS_CONFIG, useFactory: (raw: Raw) => resolveSessionsOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
+  { provide: STORE_CONFIG, useFactory: (raw: Raw) => resolveStoreOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
+  { provide: THROTTLE_CONFIG, useFactory: (raw: Raw) => resolveThrottleOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
+  { provide: DATABASE_CONFIG, useFactory: (raw: Raw) => resolveDatabaseOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
+  { provide: AUTHZ_CONFIG, useFactory: (raw: Raw) => resolveAuthzOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
+  { provide: MONITORING_CONFIG, useFactory: (raw: Raw) => resolveMonitoringOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
+];
+
+const services = [
+  RoutePlans,
+  AuditService,
+  MetricsService,
+  { provide: AuthObserver, useExisting: MetricsService },
+  AnomalyDetector,
+  { provide: ZERO_TRUST_STORE, useFactory: createZeroTrustStore, inject: [STORE_CONFIG, Clock] },
+  ZeroTrustStoreLifecycle,
+  StoreFailurePolicy,
+  AccessTokenVerifier,
+  AccessTokenStrategy,
+  TokenService,
+  DataSourceRef,
+  SessionService,
+  { provide: SessionCheck, useExisting: SessionService },
+  AccountLockoutService,
+  EntityAccess,
+  OwnedRepositoryPipe,
+  RouteRulesCheck,
+  DatabasePrivilegeCheck,
+];
+
+const tokenOf = (provider: (typeof slices)[number] | (typeof services)[number]) => (typeof provider === 'function' ? provider : provider.provide);
 
 /**
  * Importing this module makes the whole application deny-by-default: every route needs a valid
  * access token unless marked `@Public()`, every body is validated against a whitelist, every
- * response carries security headers, and every authentication outcome is audited.
+ * response carries security headers, and every authentication outcome is audited. The global
+ * enhancers and their order are in `zero-trust.module-definition.ts`.
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [
-    {
-      provide: ZERO_TRUST_CONFIG,
-      useFactory: (options: ZeroTrustModuleOptions) => resolveZeroTrustOptions(options),
-      inject: [ZERO_TRUST_MODULE_OPTIONS],
-    },
-    AuditService,
-    MetricsService,
-    AnomalyDetector,
-    TokenService,
-    SessionService,
-    AccessTokenStrategy,
-    {
-      provide: APP_GUARD,
-      useFactory: (reflector: Reflector, audit: AuditService, strategy: AccessTokenStrategy, metrics: MetricsService) =>
-        new JwtAuthGuard(reflector, audit, strategy, metrics),
-      inject: [Reflector, AuditService, AccessTokenStrategy, MetricsService],
-    },
-    { provide: ZERO_TRUST_STORE, useFactory: createZeroTrustStore, inject: [ZERO_TRUST_CONFIG] },
-    ZeroTrustStoreLifecycle,
-    StoreFailurePolicy,
-    AccountLockoutService,
-    // Global guards run in the order they are registered: authenticate, throttle (per verified
-    // subject), then authorize (ownership checks hit the database only for callers within limits).
-    {
-      provide: APP_GUARD,
-      useFactory: (config: ResolvedZeroTrustConfig, store: ZeroTrustStore, reflector: Reflector, audit: AuditService, failures: StoreFailurePolicy) =>
-        new ZeroTrustThrottlerGuard(throttlerOptions(config, reflector), new ZeroTrustThrottlerStorage(store), reflector, audit, failures),
-      inject: [ZERO_TRUST_CONFIG, ZERO_TRUST_STORE, Reflector, AuditService, StoreFailurePolicy],
-    },
-    { provide: APP_GUARD, useClass: AuthorizationGuard },
-    RoutePolicies,
-    EntityAccess,
-    OwnedRepositoryPipe,
-    RouteRulesCheck,
-    DatabasePrivilegeCheck,
-    { provide: APP_PIPE, useFactory: () => new ZeroTrustValidationPipe() },
-    { provide: APP_FILTER, useClass: ZeroTrustExceptionFilter },
-    { provide: APP_INTERCEPTOR, useClass: SecurityHeadersInterceptor },
-    { provide: APP_INTERCEPTOR, useClass: SensitiveFieldsInterceptor },
-    { provide: APP_INTERCEPTOR, useClass: RowLevelSecurityInterceptor },
-  ],
-  exports: [TokenService, SessionService, AccountLockoutService, AuditService, MetricsService, AnomalyDetector, EntityAccess, OwnedRepositoryPipe, ZERO_TRUST_CONFIG],
+  providers: [...slices, ...services],
+  exports: [...slices, ...services].map(tokenOf),
 })
 export class ZeroTrustModule extends ZeroTrustConfigurableModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RequestHardeningMiddleware).forRoutes('*');
   }
 }
+

@@ -98,7 +98,7 @@ export async function createContender(contender: Contender, platform: Platform):
           audience: 'bench',
           keys: [{ kid: 'k1', alg: 'ES256', privateKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey }],
           sessions: {},
-          throttle: { default: { limit: 1e9, windowMs: 60_000 } },
+          throttle: { default: { limit: 1e9, window: 60 } },
           auditSinks: [typeOrmAuditSink(dataSource)],
           databasePrivileges: 'off',
         }),

@@ -1,29 +1,38 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
-import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
-import type { AuditEvent } from './audit-event.interface.js';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Clock } from '../core/clock.js';
+import { describeContext, RequestContexts } from '../core/request-context.js';
+import type { AuditEvent, AuditEventType } from './audit-event.interface.js';
 import { sanitizeAuditEvent } from './audit-event.sanitizer.js';
+import { AUDIT_CONFIG } from './audit.internal-constants.js';
+import type { AuditConfig } from './audit.options.js';
 
 export type AuditEventInput = Omit<AuditEvent, 'time'> & { time?: string };
 
 /**
  * The one way security events leave the module: sanitized once, then handed to every sink and to the
  * module's own listeners (metrics, anomaly detection). Publishing never throws and never awaits a sink.
+ * Where the event happened (request id, client address, route) comes from the request context.
  */
 @Injectable()
-export class AuditService {
-  private readonly logger = new Logger(AuditService.name);
+export class AuditService implements BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('ZeroTrustAudit');
   private readonly listeners: Array<(event: AuditEvent) => void> = [];
+  private readonly tallies = new Map<AuditEventType, number>();
 
-  constructor(@Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig) {}
+  constructor(
+    @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
+    private readonly clock: Clock,
+  ) {}
 
   /** For the module's own observers (metrics, anomaly rules). */
   subscribe(listener: (event: AuditEvent) => void): void {
     this.listeners.push(listener);
   }
 
+  /** Publishes an event; request facts the input leaves out are taken from the current request. */
   publish(input: AuditEventInput): void {
-    const event = sanitizeAuditEvent({ ...input, time: input.time ?? new Date().toISOString() });
+    this.count(input.type);
+    const event = sanitizeAuditEvent({ ...describeContext(RequestContexts.current()), ...input, time: input.time ?? new Date(this.clock.now()).toISOString() });
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -31,7 +40,7 @@ export class AuditService {
         this.reportSinkError(error);
       }
     }
-    for (const sink of this.config.auditSinks) {
+    for (const sink of this.config.sinks) {
       try {
         const written = sink.write(event);
         if (written instanceof Promise) written.catch((error: unknown) => this.reportSinkError(error));
@@ -39,6 +48,33 @@ export class AuditService {
         this.reportSinkError(error);
       }
     }
+  }
+
+  /**
+   * Counts an event without publishing it: what the hot path does for `auth.success` unless
+   * `audit.authSuccess` is `'all'` (an event and a log line per request cost more than the check).
+   */
+  count(type: AuditEventType): void {
+    this.tallies.set(type, (this.tallies.get(type) ?? 0) + 1);
+  }
+
+  /** How many events of each type happened in this process (published or only counted). */
+  tally(): ReadonlyMap<AuditEventType, number> {
+    return this.tallies;
+  }
+
+  /** Whether `auth.success` events are published (`audit.authSuccess: 'all'`) rather than only counted. */
+  get publishesAuthSuccess(): boolean {
+    return this.config.publishAuthSuccess;
+  }
+
+  /** Buffered sinks write what they hold before the database and the process go away. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.config.sinks.map((sink) => sink.flush?.().catch((error: unknown) => this.reportSinkError(error))));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.config.sinks.map((sink) => sink.close?.().catch((error: unknown) => this.reportSinkError(error))));
   }
 
   private reportSinkError(error: unknown): void {

@@ -20,6 +20,10 @@ export type AuthFailureReason =
   | 'session_revoked'
   | 'invalid_token';
 
+/**
+ * The verifier's own typed rejection: every check names its reason where it fails, so nothing has to
+ * guess a reason from another library's error message.
+ */
 export class AccessTokenRejection extends Error {
   constructor(
     readonly reason: AuthFailureReason,
@@ -28,26 +32,4 @@ export class AccessTokenRejection extends Error {
     super(detail);
     this.name = 'AccessTokenRejection';
   }
-}
-
-/**
- * Maps what passport-jwt and jsonwebtoken report to a reason. Their messages are matched here and
- * only here, so a library upgrade that rewords one is caught by the attack tests in one place.
- */
-export function classifyRejection(error: unknown): AuthFailureReason {
-  if (error instanceof AccessTokenRejection) return error.reason;
-  if (!(error instanceof Error)) return 'invalid_token';
-  if (error.name === 'TokenExpiredError') return 'expired';
-  if (error.name === 'NotBeforeError') return 'not_yet_valid';
-  const message = error.message;
-  if (message === 'No auth token') return 'missing_token';
-  // jwa throws the second one for an ECDSA signature of the wrong length (a truncated token).
-  if (message === 'invalid signature' || /signatures must be "\d+" bytes/.test(message)) return 'bad_signature';
-  if (message.startsWith('jwt audience invalid')) return 'wrong_audience';
-  if (message.startsWith('jwt issuer invalid')) return 'wrong_issuer';
-  if (message === 'invalid algorithm' || message.includes('must be a symmetric key') || message.includes('must be an asymmetric key')) {
-    return 'algorithm_not_allowed';
-  }
-  if (message === 'jwt malformed' || message === 'invalid token' || message === 'jwt signature is required') return 'malformed';
-  return 'invalid_token';
 }

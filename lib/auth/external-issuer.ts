@@ -1,72 +1,91 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
-import { ZeroTrustConfigurationError } from '../zero-trust-configuration.error.js';
+import { Clock, SystemClock } from '../core/clock.js';
+import { array, boolean, custom, defaulted, object, oneOf, seconds, string } from '../core/option-schema.js';
+import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
+import { type ClaimsMapper, type ClaimsPreset, PrincipalClaims } from './principal-claims.js';
 import { AccessTokenRejection } from './access-token-rejection.js';
 import { type ResolvedKey, resolveKey } from './key-ring.js';
 
-export type ExternalIssuerAlgorithm = 'ES256' | 'RS256';
+export type ExternalIssuerAlgorithm = 'ES256' | 'RS256' | 'EdDSA';
 
 /** An identity provider whose access tokens this API accepts (OpenID Connect / OAuth 2.0). */
 export interface ExternalIssuerOptions {
-  /** Exact `iss` of its tokens. */
+  /** Exact `iss` of its tokens. Required. */
   issuer: string;
-  /** Where its public keys are. Keys are fetched from here only, never from a URL inside a token. */
+  /** Where its public keys are. Keys are fetched from here only, never from a URL inside a token. Required. */
   jwksUri: string;
-  /** The `aud` its tokens must carry for this API. */
+  /** The `aud` its tokens must carry for this API. Required. */
   audience: string | string[];
   /** Default `['RS256', 'ES256']`. */
   algorithms?: ExternalIssuerAlgorithm[];
   /** Require `typ: at+jwt` (RFC 9068). Default true; some providers still send `JWT`. */
   requireAccessTokenType?: boolean;
+  /** How its claims map to subject, scopes and roles: a preset name or a mapper. Default `'standard'`. */
+  claims?: ClaimsPreset | ClaimsMapper;
   /** Longest `exp - iat` accepted, in seconds. Default 3600. */
   maxTokenLifetime?: number;
   /** How long fetched keys are trusted, in seconds. Default 600. */
   cacheTtl?: number;
   /** Fewest seconds between two fetches (an unknown `kid` cannot make us hammer the provider). Default 30. */
   minRefetchInterval?: number;
-  /** Fetch timeout in milliseconds. Default 3000. */
-  timeoutMs?: number;
+  /** Fetch timeout, in seconds. Default 3. */
+  timeout?: number;
 }
 
-export type ResolvedExternalIssuer = Required<Omit<ExternalIssuerOptions, 'audience'>> & { audiences: readonly string[] };
+export interface ResolvedExternalIssuer {
+  readonly issuer: string;
+  readonly jwksUri: string;
+  readonly audiences: readonly string[];
+  readonly algorithms: readonly ExternalIssuerAlgorithm[];
+  readonly requireAccessTokenType: boolean;
+  readonly claims: ClaimsMapper;
+  readonly maxTokenLifetime: number;
+  readonly cacheTtl: number;
+  readonly minRefetchInterval: number;
+  readonly timeout: number;
+}
 
 const MAX_JWKS_BYTES = 256 * 1024;
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const PRESETS = Object.keys(PrincipalClaims) as ClaimsPreset[];
 
-export function resolveExternalIssuer(options: ExternalIssuerOptions, where: string, ownIssuer: string): ResolvedExternalIssuer {
-  if (!options || typeof options.issuer !== 'string' || options.issuer === '') throw new ZeroTrustConfigurationError(`${where}.issuer is required.`);
-  if (options.issuer === ownIssuer) throw new ZeroTrustConfigurationError(`${where}.issuer is this app's own issuer; external issuers must differ.`);
-  let uri: URL;
-  try {
-    uri = new URL(options.jwksUri);
-  } catch {
-    throw new ZeroTrustConfigurationError(`${where}.jwksUri must be an absolute URL (got ${JSON.stringify(options.jwksUri)}).`);
-  }
-  // Plain HTTP would let anyone on the path swap the keys; only loopback is exempt (local development, tests).
-  if (uri.protocol !== 'https:' && !(uri.protocol === 'http:' && LOCAL_HOSTS.has(uri.hostname))) {
-    throw new ZeroTrustConfigurationError(`${where}.jwksUri must use https (got ${uri.protocol}).`);
-  }
-  const audiences = (Array.isArray(options.audience) ? options.audience : [options.audience]).filter((a) => typeof a === 'string' && a !== '');
-  if (audiences.length === 0) throw new ZeroTrustConfigurationError(`${where}.audience is required.`);
-  const algorithms = options.algorithms ?? ['RS256', 'ES256'];
-  for (const alg of algorithms) {
-    if (alg !== 'RS256' && alg !== 'ES256') throw new ZeroTrustConfigurationError(`${where}.algorithms may list RS256 and ES256 (got ${JSON.stringify(alg)}).`);
-  }
-  const positive = (name: keyof ExternalIssuerOptions, value: number | undefined, fallback: number, max: number) => {
-    const result = value ?? fallback;
-    if (!Number.isInteger(result) || result < 1 || result > max) throw new ZeroTrustConfigurationError(`${where}.${name} must be a whole number from 1 to ${max}.`);
-    return result;
-  };
-  return {
-    issuer: options.issuer,
-    jwksUri: uri.toString(),
-    audiences,
-    algorithms,
-    requireAccessTokenType: options.requireAccessTokenType ?? true,
-    maxTokenLifetime: positive('maxTokenLifetime', options.maxTokenLifetime, 3600, 86_400),
-    cacheTtl: positive('cacheTtl', options.cacheTtl, 600, 86_400),
-    minRefetchInterval: positive('minRefetchInterval', options.minRefetchInterval, 30, 3600),
-    timeoutMs: positive('timeoutMs', options.timeoutMs, 3000, 60_000),
-  };
+const externalIssuerSchema = object({
+  issuer: string(),
+  jwksUri: custom<string>('an https URL (http only for loopback)', (value) => {
+    if (typeof value !== 'string') return undefined;
+    let uri: URL;
+    try {
+      uri = new URL(value);
+    } catch {
+      return undefined;
+    }
+    // Plain HTTP would let anyone on the path swap the keys; only loopback is exempt (local development, tests).
+    return uri.protocol === 'https:' || (uri.protocol === 'http:' && LOCAL_HOSTS.has(uri.hostname)) ? uri.toString() : undefined;
+  }),
+  audience: custom<string[]>('a non-empty string or a non-empty list of them', (value) => {
+    const list = Array.isArray(value) ? value : [value];
+    return list.length > 0 && list.every((item) => typeof item === 'string' && item.trim() !== '') ? (list as string[]) : undefined;
+  }),
+  algorithms: array(oneOf<ExternalIssuerAlgorithm>(['RS256', 'ES256', 'EdDSA']), { minItems: 1, default: ['RS256', 'ES256'] }),
+  requireAccessTokenType: boolean({ default: true }),
+  claims: defaulted(
+    custom<ClaimsMapper>(`one of ${PRESETS.map((p) => `"${p}"`).join(', ')}, or a function (claims) => { subject?, scopes, roles }`, (value) => {
+      if (typeof value === 'function') return value as ClaimsMapper;
+      return typeof value === 'string' && PRESETS.includes(value as ClaimsPreset) ? PrincipalClaims[value as ClaimsPreset]() : undefined;
+    }),
+    () => PrincipalClaims.standard(),
+  ),
+  maxTokenLifetime: seconds({ min: 1, max: 86_400, default: 3600 }),
+  cacheTtl: seconds({ min: 1, max: 86_400, default: 600 }),
+  minRefetchInterval: seconds({ min: 0, max: 3600, default: 30 }),
+  timeout: seconds({ min: 0.1, max: 60, default: 3 }),
+});
+
+export function resolveExternalIssuer(options: unknown, where: string, ownIssuer: string): ResolvedExternalIssuer {
+  const resolved = externalIssuerSchema.parse(options, where);
+  if (resolved.issuer === ownIssuer) throw new ZeroTrustConfigurationError(`${where}.issuer is this app's own issuer; external issuers must differ.`);
+  const { audience, ...rest } = resolved;
+  return { ...rest, algorithms: rest.algorithms as ExternalIssuerAlgorithm[], audiences: audience };
 }
 
 /**
@@ -82,16 +101,16 @@ export class JwksKeySource {
 
   constructor(
     readonly issuer: ResolvedExternalIssuer,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: Clock = new SystemClock(),
   ) {}
 
   async find(kid: unknown, alg: string): Promise<ResolvedKey> {
     if (typeof kid !== 'string') throw new AccessTokenRejection('unknown_key', 'external tokens must name their key (kid)');
-    const now = this.clock();
+    const now = this.clock.now();
     const fresh = now - this.fetchedAt < this.issuer.cacheTtl * 1000;
     const mayFetch = now - this.lastAttempt >= this.issuer.minRefetchInterval * 1000;
     if ((!fresh || !this.keys.has(kid)) && mayFetch) await this.refresh();
-    if (this.clock() - this.fetchedAt >= this.issuer.cacheTtl * 1000) {
+    if (this.clock.now() - this.fetchedAt >= this.issuer.cacheTtl * 1000) {
       throw new AccessTokenRejection('issuer_unavailable', `no fresh keys for ${this.issuer.issuer}`);
     }
     const key = this.keys.get(kid);
@@ -105,12 +124,12 @@ export class JwksKeySource {
   }
 
   private async fetchKeys(): Promise<void> {
-    this.lastAttempt = this.clock();
+    this.lastAttempt = this.clock.now();
     try {
       const response = await fetch(this.issuer.jwksUri, {
         redirect: 'error',
         headers: { accept: 'application/json' },
-        signal: AbortSignal.timeout(this.issuer.timeoutMs),
+        signal: AbortSignal.timeout(this.issuer.timeout * 1000),
       });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const text = await response.text();
@@ -123,7 +142,7 @@ export class JwksKeySource {
         if (key) keys.set(key.kid, key);
       }
       this.keys = keys;
-      this.fetchedAt = this.clock();
+      this.fetchedAt = this.clock.now();
     } catch {
       // Keep serving keys that are still fresh; once they are stale, find() fails closed.
     }
@@ -131,7 +150,16 @@ export class JwksKeySource {
 
   private toKey(jwk: JsonWebKey & { kid?: unknown; alg?: unknown; use?: unknown }): ResolvedKey | undefined {
     if (typeof jwk.kid !== 'string' || (jwk.use !== undefined && jwk.use !== 'sig') || 'd' in jwk) return undefined;
-    const alg = typeof jwk.alg === 'string' ? jwk.alg : jwk.kty === 'RSA' ? 'RS256' : jwk.kty === 'EC' && jwk.crv === 'P-256' ? 'ES256' : undefined;
+    const alg =
+      typeof jwk.alg === 'string'
+        ? jwk.alg
+        : jwk.kty === 'RSA'
+          ? 'RS256'
+          : jwk.kty === 'EC' && jwk.crv === 'P-256'
+            ? 'ES256'
+            : jwk.kty === 'OKP' && jwk.crv === 'Ed25519'
+              ? 'EdDSA'
+              : undefined;
     if (!alg || !this.issuer.algorithms.includes(alg as ExternalIssuerAlgorithm)) return undefined;
     try {
       return resolveKey({ kid: jwk.kid, alg: alg as ExternalIssuerAlgorithm, publicKey: createPublicKey({ key: jwk, format: 'jwk' }) }, `jwks(${this.issuer.issuer})`);

@@ -1,104 +1,108 @@
 import { type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { createHash } from 'node:crypto';
 import { AuditService } from '../audit/audit.service.js';
-import { describeRequest, rawResponse } from '../http/request-context.js';
-import type { MetricsService } from '../monitoring/metrics.service.js';
-import { IS_PUBLIC_KEY } from '../zero-trust.constants.js';
-import { classifyRejection } from './access-token-rejection.js';
-import type { AccessTokenStrategy } from './access-token.strategy.js';
-import type { ZeroTrustPrincipal } from './principal.interface.js';
+import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
+import { type RequestContext, RequestContexts, rawResponse } from '../core/request-context.js';
+import { type RoutePlan, RoutePlans } from '../core/route-plan.js';
+import { AccessTokenRejection, type AuthFailureReason } from './access-token-rejection.js';
+import { AccessTokenStrategy } from './access-token.strategy.js';
+import { AuthObserver } from './auth-observer.port.js';
+import { AUTH_PLAN } from './auth.plan.js';
+import { bearerToken } from './bearer-token.js';
 import { VerifiedTokenCache } from './verified-token.cache.js';
 
-/** The token of an `Authorization: Bearer …` header, extracted like passport-jwt does (scheme case-insensitive). */
-function bearerToken(header: unknown): string | undefined {
-  if (typeof header !== 'string') return undefined;
-  const match = /^bearer +(\S+)$/i.exec(header);
-  return match?.[1];
-}
+type HttpRequest = { headers?: Record<string, unknown>; user?: unknown; route?: { path?: string }; routeOptions?: { url?: string } };
 
 /**
  * The global deny-by-default guard: every request needs a valid access token unless its route or
- * controller is `@Public()`. Clients get one uniform 401; the reason goes to the audit trail.
- * Subclass and override the protected hooks instead of forking.
+ * controller is `@Public()`. Clients get one uniform 401; the typed reason goes to the audit trail.
+ * Registered by class: use it with `@UseGuards(JwtAuthGuard)`, or subclass it (override the protected
+ * hooks) and register the subclass with the `enhancers.authGuard` option.
  */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard() {
+  /** Tokens verified before: their signature is not checked again, their expiry and session are. */
+  protected readonly verified = new VerifiedTokenCache();
+
   constructor(
-    protected readonly reflector: Reflector,
-    protected readonly audit: AuditService,
     protected readonly strategy: AccessTokenStrategy,
-    protected readonly metrics?: MetricsService,
-    protected readonly verified = new VerifiedTokenCache(),
+    protected readonly audit: AuditService,
+    protected readonly plans: RoutePlans,
+    protected readonly observer: AuthObserver,
   ) {
     super({ defaultStrategy: strategy.passportName, session: false });
+    plans.register(AUTH_PLAN);
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.isPublic(context)) return true;
     if (context.getType() !== 'http') {
-      // Only HTTP is covered so far: refuse other transports rather than let them through unchecked.
+      // Deny-by-default for every transport this guard does not understand yet.
       throw new UnauthorizedException();
     }
-    const started = process.hrtime.bigint();
-    let outcome: 'success' | 'failure' = 'failure';
+    const plan = this.plans.of(context);
+    const request = this.getRequest(context) as HttpRequest;
+    const requestContext = RequestContexts.of(request);
+    requestContext.route ??= request.route?.path ?? request.routeOptions?.url;
+    if (this.isPublic(plan)) return true;
+    const started = performance.now();
     try {
-      const allowed = (await this.fromCache(context)) || ((await super.canActivate(context)) as boolean);
-      outcome = 'success';
-      return allowed;
+      if (await this.fromCache(request, requestContext)) return true;
+      return (await super.canActivate(context)) as boolean;
     } finally {
-      this.metrics?.observeVerification(Number(process.hrtime.bigint() - started) / 1e9, outcome);
+      this.observer.observeVerification((performance.now() - started) / 1000, requestContext.principal ? 'success' : 'failure');
     }
   }
 
+  /** Whether the route skips authentication: `@Public()`, read from the route's plan. */
+  protected isPublic(plan: RoutePlan): boolean {
+    return plan.get(AUTH_PLAN).isPublic;
+  }
+
   /**
-   * A token verified before skips the signature check (passport-jwt is bypassed for it), but not the
+   * A token verified before skips the signature check (passport is bypassed for it), but not the
    * expiry and session checks, which `assertStillValid` repeats. Any failure falls through to the full path.
    */
-  private async fromCache(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<{ headers?: Record<string, unknown>; user?: unknown }>();
+  private async fromCache(request: HttpRequest, requestContext: RequestContext): Promise<boolean> {
     const token = bearerToken(request.headers?.authorization);
     const principal = token ? this.verified.get(token) : undefined;
     if (!token || !principal) return false;
     try {
-      await this.strategy.assertStillValid(principal);
+      await this.strategy.verifier.assertStillValid(principal);
     } catch {
       this.verified.delete(token);
       return false;
     }
-    request.user = this.handleRequest(null, principal, undefined, context);
+    this.accept(request, requestContext, principal);
     return true;
   }
 
-  protected isPublic(context: ExecutionContext): boolean {
-    return this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]) === true;
-  }
-
   override handleRequest<TUser = ZeroTrustPrincipal>(error: unknown, user: unknown, info: unknown, context: ExecutionContext): TUser {
-    const request = context.switchToHttp().getRequest<object>();
+    const request = this.getRequest(context) as HttpRequest;
+    const requestContext = RequestContexts.of(request);
     if (!error && user) {
       const principal = user as ZeroTrustPrincipal;
-      const token = bearerToken((request as { headers?: Record<string, unknown> }).headers?.authorization);
+      const token = bearerToken(request.headers?.authorization);
       if (token) this.verified.set(token, principal);
-      this.audit.publish({
-        type: 'auth.success',
-        outcome: 'success',
-        ...describeRequest(request),
-        principal: { subject: principal.subject, sessionId: principal.sessionId },
-      });
+      this.accept(request, requestContext, principal);
       return user as TUser;
     }
-    const reason = classifyRejection(error ?? info);
-    this.audit.publish({
-      type: 'auth.failure',
-      outcome: 'failure',
-      reason,
-      ...describeRequest(request),
-      details: this.tokenFingerprint(request),
-    });
+    // A store or provider failure is not the client's fault: it propagates (the filter answers 5xx).
+    if (error && !(error instanceof AccessTokenRejection)) throw error;
+    const reason: AuthFailureReason = (error ?? info) instanceof AccessTokenRejection ? ((error ?? info) as AccessTokenRejection).reason : 'invalid_token';
+    this.audit.publish({ type: 'auth.failure', outcome: 'failure', reason, details: this.tokenFingerprint(request) });
     this.challenge(context, reason === 'missing_token');
     throw new UnauthorizedException();
+  }
+
+  private accept(request: HttpRequest, requestContext: RequestContext, principal: ZeroTrustPrincipal): void {
+    request.user = principal;
+    requestContext.principal = principal;
+    if (this.audit.publishesAuthSuccess) {
+      this.audit.publish({ type: 'auth.success', outcome: 'success', principal: { subject: principal.subject, sessionId: principal.sessionId } });
+    } else {
+      this.audit.count('auth.success');
+    }
   }
 
   /** RFC 6750 §3: a 401 names the scheme, and says `invalid_token` when a token was presented. */
@@ -108,8 +112,8 @@ export class JwtAuthGuard extends AuthGuard() {
   }
 
   /** A short hash lets an operator correlate failures of one token without the token in logs. */
-  private tokenFingerprint(request: object): Record<string, string> | undefined {
-    const header = (request as { headers?: Record<string, unknown> }).headers?.authorization;
+  private tokenFingerprint(request: HttpRequest): Record<string, string> | undefined {
+    const header = request.headers?.authorization;
     if (typeof header !== 'string' || header.length === 0) return undefined;
     return { tokenSha256: createHash('sha256').update(header).digest('hex').slice(0, 12) };
   }

@@ -5,15 +5,16 @@ import {
   generateKeyPairSync,
   type JsonWebKey,
   KeyObject,
+  randomBytes,
 } from 'node:crypto';
-import { ZeroTrustConfigurationError } from '../zero-trust-configuration.error.js';
+import { describe, didYouMean, isPlainObject } from '../core/option-schema.js';
+import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 
-/**
- * Algorithms an access token may be signed with. `none` is not representable on purpose. EdDSA is
- * missing because jsonwebtoken 9, the verifier inside passport-jwt 4, does not implement it.
- */
-export type AccessTokenAlgorithm = 'ES256' | 'RS256' | 'HS256';
-export const ACCESS_TOKEN_ALGORITHMS: readonly AccessTokenAlgorithm[] = ['ES256', 'RS256', 'HS256'];
+import type { JwsAlgorithm } from './jws.js';
+
+/** Algorithms an access token may be signed with. `none` is not representable on purpose. */
+export type AccessTokenAlgorithm = JwsAlgorithm;
+export const ACCESS_TOKEN_ALGORITHMS: readonly AccessTokenAlgorithm[] = ['ES256', 'RS256', 'EdDSA', 'HS256'];
 
 export interface SigningKeyOptions {
   /** Key id: written to the token header `kid` and matched exactly (never used as a path or URL). */
@@ -42,11 +43,13 @@ const KID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 const ASYMMETRIC_KEY_CHECK: Record<Exclude<AccessTokenAlgorithm, 'HS256'>, (key: KeyObject) => boolean> = {
   ES256: (key) => key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1',
   RS256: (key) => key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048,
+  EdDSA: (key) => key.asymmetricKeyType === 'ed25519',
 };
 
 const EXPECTED_KEY: Record<Exclude<AccessTokenAlgorithm, 'HS256'>, string> = {
   ES256: 'an EC P-256 key',
   RS256: 'an RSA key of at least 2048 bits',
+  EdDSA: 'an Ed25519 key',
 };
 
 function toPrivateKey(value: string | KeyObject, where: string): KeyObject {
@@ -75,8 +78,14 @@ function toPublicKey(value: string | KeyObject, where: string): KeyObject {
   }
 }
 
+const KEY_FIELDS = ['kid', 'alg', 'privateKey', 'publicKey', 'secret'];
+
 /** Parses and checks one configured key. Every mistake is reported at boot, naming the key. */
 export function resolveKey(options: SigningKeyOptions, where: string): ResolvedKey {
+  if (!isPlainObject(options)) throw new ZeroTrustConfigurationError(`${where} must be an object with kid, alg and a key (got ${describe(options)}).`);
+  for (const key of Object.keys(options)) {
+    if (!KEY_FIELDS.includes(key)) throw new ZeroTrustConfigurationError(`unknown option "${where}.${key}".${didYouMean(key, KEY_FIELDS)}`);
+  }
   if (typeof options.kid !== 'string' || !KID_PATTERN.test(options.kid)) {
     throw new ZeroTrustConfigurationError(`${where}.kid must be 1-128 characters of A-Z a-z 0-9 . _ - (got ${JSON.stringify(options.kid)}).`);
   }
@@ -128,7 +137,7 @@ export function resolveKey(options: SigningKeyOptions, where: string): ResolvedK
  */
 export function generateEphemeralSigningKey(): SigningKeyOptions {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  return { kid: `ephemeral-${Date.now().toString(36)}`, alg: 'ES256', privateKey };
+  return { kid: `ephemeral-${randomBytes(6).toString('base64url')}`, alg: 'ES256', privateKey };
 }
 
 /** The configured keys, indexed for the two questions the request path asks. */

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { IS_PUBLIC_KEY } from '../zero-trust.constants.js';
+import { IS_PUBLIC_KEY } from './auth.constants.js';
 
 /**
  * Opts a route or a whole controller out of authentication. Everything else needs a valid access

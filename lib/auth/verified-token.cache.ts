@@ -1,4 +1,4 @@
-import type { ZeroTrustPrincipal } from './principal.interface.js';
+import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
 
 /**
  * Tokens whose signature and claims were verified, by their exact bytes: a token seen again needs no

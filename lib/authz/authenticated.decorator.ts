@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { AUTHENTICATED_KEY } from '../zero-trust.constants.js';
+import { AUTHENTICATED_KEY } from './authz.constants.js';
 
 /**
  * "Any signed-in user may call this": the explicit rule for routes whose data is scoped some other

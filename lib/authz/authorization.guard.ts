@@ -9,15 +9,22 @@ import {
 } from '@nestjs/common';
 import type { ObjectLiteral, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
-import type { ZeroTrustPrincipal } from '../auth/principal.interface.js';
-import { describeRequest, rawRequest } from '../http/request-context.js';
+import { AUTH_PLAN } from '../auth/auth.plan.js';
+import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
+import { type RequestContext, RequestContexts } from '../core/request-context.js';
+import { RoutePlans } from '../core/route-plan.js';
+import { DataSourceRef } from '../database/data-source.ref.js';
+import { DATABASE_CONFIG } from '../database/database.internal-constants.js';
+import type { DatabaseConfig } from '../database/database.options.js';
+import { RlsContext } from '../database/rls-context.js';
 import { MFA_METHODS } from '../mfa/require-mfa.decorator.js';
 import { AnomalyDetector } from '../monitoring/anomaly-detector.js';
-import { LOADED_RESOURCE, ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
-import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
+import { AUTHZ_CONFIG } from './authz.internal-constants.js';
+import type { AuthzConfig } from './authz.options.js';
+import { AUTHZ_PLAN } from './authz.plan.js';
 import { EntityAccess, readPath } from './entity-access.js';
+import { loadedResource } from './loaded-resource.slot.js';
 import type { OwnershipRule } from './owns-resource.decorator.js';
-import { RoutePolicies } from './route-policy.js';
 
 type DenialReason = 'no_rule' | 'blocked' | 'mfa_required' | 'missing_scope' | 'missing_role' | 'not_owner' | 'not_found' | 'parent_mismatch';
 
@@ -35,24 +42,32 @@ class AccessDenied extends Error {
 /**
  * Runs after authentication on every non-public route and asks "may this caller do this to this
  * record?": scopes, roles, then ownership of the record loaded by primary key. Routes without a
- * rule are refused at boot in strict mode, and denied here if one slips through.
+ * rule are refused at boot in strict mode, and denied here if one slips through. Registered by class:
+ * subclass it and register the subclass with the `enhancers.authorizationGuard` option.
  */
 @Injectable()
 export class AuthorizationGuard implements CanActivate {
   constructor(
-    private readonly policies: RoutePolicies,
-    private readonly entities: EntityAccess,
-    private readonly audit: AuditService,
-    private readonly anomalies: AnomalyDetector,
-    @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
-  ) {}
+    protected readonly plans: RoutePlans,
+    protected readonly entities: EntityAccess,
+    protected readonly audit: AuditService,
+    protected readonly anomalies: AnomalyDetector,
+    protected readonly dataSources: DataSourceRef,
+    @Inject(AUTHZ_CONFIG) protected readonly config: AuthzConfig,
+    @Inject(DATABASE_CONFIG) protected readonly database: DatabaseConfig,
+  ) {
+    plans.register(AUTHZ_PLAN);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const policy = this.policies.for(context.getHandler(), context.getClass());
-    if (policy.isPublic) return true;
-    const request = context.switchToHttp().getRequest<{ user?: ZeroTrustPrincipal; params?: Record<string, unknown> }>();
-    const principal = request.user;
+    const request = context.switchToHttp().getRequest<{ params?: Record<string, unknown> }>();
+    const requestContext = RequestContexts.of(request);
+    const plan = this.plans.of(context);
+    if (plan.get(AUTH_PLAN).isPublic) return true;
+    // Fails closed even if a replaced authentication guard let a request through without a principal.
+    const principal = requestContext.principal;
     if (!principal) throw new UnauthorizedException();
+    const policy = plan.get(AUTHZ_PLAN);
     try {
       if (this.anomalies.isBlocked(principal.subject)) throw new AccessDenied('blocked', 'AnomalyBlock');
       if (!policy.hasRule && this.config.authorization === 'strict') throw new AccessDenied('no_rule', 'none');
@@ -61,28 +76,32 @@ export class AuthorizationGuard implements CanActivate {
       }
       const missingScope = policy.scopes.find((scope) => !principal.scopes.includes(scope));
       if (missingScope) throw new AccessDenied('missing_scope', `Scopes(${policy.scopes.join(', ')})`);
-      if (policy.roles.length && !policy.roles.some((role) => rolesOf(principal).includes(role))) {
+      if (policy.roles.length && !policy.roles.some((role) => principal.roles.includes(role))) {
         throw new AccessDenied('missing_role', `Roles(${policy.roles.join(', ')})`);
       }
       if (policy.ownership) {
-        const ownership = policy.ownership;
-        const record = await this.entities.asPrincipal(principal, () => this.checkOwnership(ownership, principal, request.params ?? {}));
-        (rawRequest(request) as unknown as Record<symbol, unknown>)[LOADED_RESOURCE] = record;
+        // With row-level security, the check opens the request's one transaction; the handler reuses it.
+        if (this.database.rowLevelSecurity) await RlsContext.enter(requestContext, await this.dataSources.get(), principal);
+        loadedResource.set(requestContext, await this.checkOwnership(policy.ownership, principal, request.params ?? {}));
       }
       return true;
     } catch (error) {
+      await this.endTransaction(requestContext);
       if (!(error instanceof AccessDenied)) throw error;
       this.audit.publish({
         type: 'access.denied',
         outcome: 'denied',
         reason: error.reason,
-        ...describeRequest(request),
         principal: { subject: principal.subject, sessionId: principal.sessionId },
         details: { rule: error.rule, resource: error.resource?.type, resourceId: error.resource?.id },
       });
       if (error.status === 'not_found') throw new NotFoundException('Resource not found');
       throw new ForbiddenException('Access denied');
     }
+  }
+
+  private async endTransaction(requestContext: RequestContext): Promise<void> {
+    await RlsContext.end(requestContext, 'rollback').catch(() => undefined);
   }
 
   private async checkOwnership(rule: OwnershipRule, principal: ZeroTrustPrincipal, params: Record<string, unknown>): Promise<object> {
@@ -135,9 +154,4 @@ function findById(repository: Repository<ObjectLiteral>, id: string | number, re
 
 function sameId(a: unknown, b: unknown): boolean {
   return a !== undefined && a !== null && b !== undefined && String(a) === String(b);
-}
-
-function rolesOf(principal: ZeroTrustPrincipal): string[] {
-  const roles = principal.claims.roles;
-  return Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [];
 }

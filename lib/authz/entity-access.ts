@@ -1,10 +1,6 @@
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import type { DataSource, ObjectLiteral, Repository } from 'typeorm';
-import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
-import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
-import { ZeroTrustConfigurationError } from '../zero-trust-configuration.error.js';
-import type { ZeroTrustPrincipal } from '../auth/principal.interface.js';
+import { BadRequestException, Injectable } from '@nestjs/common';
+import type { ObjectLiteral, Repository } from 'typeorm';
+import { DataSourceRef } from '../database/data-source.ref.js';
 import { RlsContext } from '../database/rls-context.js';
 import type { EntityClass } from './owns-resource.decorator.js';
 
@@ -13,43 +9,18 @@ const INTEGER = /^(0|[1-9]\d{0,15})$/;
 const INTEGER_TYPES = new Set<unknown>(['int', 'int2', 'int4', 'int8', 'integer', 'smallint', 'bigint', Number]);
 
 /**
- * TypeORM access for authorization: the DataSource is looked up lazily, so apps that never use
- * `@OwnsResource` or `OwnedRepository` need neither TypeORM nor a database.
+ * The resource-loader port's TypeORM adapter: repositories for ownership checks and owned queries,
+ * bound to the request's row-level-security transaction when one is open.
  */
 @Injectable()
 export class EntityAccess {
-  private dataSource?: DataSource;
-
-  constructor(
-    private readonly moduleRef: ModuleRef,
-    @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
-  ) {}
+  constructor(private readonly dataSources: DataSourceRef) {}
 
   /** Inside a row-level-security transaction, the repository is bound to it. */
   async repository<T extends ObjectLiteral>(entity: EntityClass): Promise<Repository<T>> {
     const manager = RlsContext.manager();
     if (manager) return manager.getRepository<T>(entity as never);
-    return (await this.resolveDataSource()).getRepository<T>(entity as never);
-  }
-
-  /** Runs lookups for a principal: in a row-level-security transaction when that is on. */
-  async asPrincipal<T>(principal: ZeroTrustPrincipal, work: () => Promise<T>): Promise<T> {
-    if (!this.config.rowLevelSecurity) return work();
-    return RlsContext.run(await this.resolveDataSource(), principal, () => work());
-  }
-
-  async resolveDataSource(): Promise<DataSource> {
-    if (this.dataSource) return this.dataSource;
-    const token = this.config.dataSource ?? (await import('typeorm')).DataSource;
-    try {
-      this.dataSource = this.moduleRef.get<DataSource>(token as never, { strict: false });
-    } catch {
-      throw new ZeroTrustConfigurationError(
-        '@OwnsResource and OwnedRepository load records through TypeORM, but no DataSource was found. Import ' +
-          'TypeOrmModule.forRoot(...) in the app, or set the `dataSource` option to the injection token of yours.',
-      );
-    }
-    return this.dataSource;
+    return (await this.dataSources.get()).getRepository<T>(entity as never);
   }
 
   /**

@@ -1,8 +1,9 @@
 import { createParamDecorator, type ExecutionContext, Inject, Injectable, type PipeTransform, UnauthorizedException } from '@nestjs/common';
-import type { ZeroTrustPrincipal } from '../auth/principal.interface.js';
-import { USES_OWNED_REPOSITORY_KEY } from '../zero-trust.constants.js';
-import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
-import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
+import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
+import { RequestContexts } from '../core/request-context.js';
+import { ROW_LEVEL_SECURITY_KEY } from '../database/database.constants.js';
+import { AUTHZ_CONFIG } from './authz.internal-constants.js';
+import type { AuthzConfig } from './authz.options.js';
 import { EntityAccess } from './entity-access.js';
 import { OwnedRepository } from './owned.repository.js';
 import type { EntityClass } from './owns-resource.decorator.js';
@@ -16,7 +17,7 @@ interface OwnedRequest {
 const OwnedRequestParam = createParamDecorator(
   (data: Omit<OwnedRequest, 'principal'>, context: ExecutionContext): OwnedRequest => ({
     ...data,
-    principal: context.switchToHttp().getRequest<{ user?: ZeroTrustPrincipal }>().user,
+    principal: RequestContexts.of(context.switchToHttp().getRequest<object>()).principal,
   }),
 );
 
@@ -24,7 +25,7 @@ const OwnedRequestParam = createParamDecorator(
 export class OwnedRepositoryPipe implements PipeTransform<OwnedRequest, Promise<OwnedRepository<object>>> {
   constructor(
     private readonly entities: EntityAccess,
-    @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
+    @Inject(AUTHZ_CONFIG) private readonly config: AuthzConfig,
   ) {}
 
   async transform(request: OwnedRequest): Promise<OwnedRepository<object>> {
@@ -42,6 +43,6 @@ export const Owned =
   (entity: EntityClass, options: { owner?: string } = {}): ParameterDecorator =>
   (target, property, index) => {
     OwnedRequestParam({ entity, owner: options.owner ?? 'ownerId' }, OwnedRepositoryPipe)(target, property, index);
-    // Marks the handler as touching owned data, so row-level security wraps it.
-    if (property !== undefined) Reflect.defineMetadata(USES_OWNED_REPOSITORY_KEY, true, (target as Record<string | symbol, object>)[property]);
+    // Marks the handler as touching owned data, so it runs in the request's row-level-security transaction.
+    if (property !== undefined) Reflect.defineMetadata(ROW_LEVEL_SECURITY_KEY, true, (target as Record<string | symbol, object>)[property]);
   };

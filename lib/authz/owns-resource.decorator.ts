@@ -1,9 +1,11 @@
-import { SetMetadata } from '@nestjs/common';
-import type { ZeroTrustPrincipal } from '../auth/principal.interface.js';
-import { OWNS_RESOURCE_KEY } from '../zero-trust.constants.js';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
+import { ROW_LEVEL_SECURITY_KEY } from '../database/database.constants.js';
+import { OWNS_RESOURCE_KEY } from './authz.constants.js';
 
-/** A TypeORM entity class (or its name as registered with the DataSource). */
-export type EntityClass = abstract new (...args: never[]) => object;
+import type { EntityClass } from '../database/entity-class.js';
+
+export type { EntityClass };
 
 export interface ParentResourceOptions {
   /** The parent entity, e.g. `Note` for `/notes/:noteId/comments/:id`. */
@@ -40,7 +42,10 @@ export interface OwnershipRule {
 /**
  * Before the handler runs, loads the record named by the route parameter through TypeORM (one
  * primary-key lookup) and checks that the caller owns it. Get the record with `@OwnedResource()`
- * instead of querying again.
+ * instead of querying again. With row-level security on, the check and the handler share one transaction.
  */
 export const OwnsResource = <T extends object>(entity: abstract new (...args: never[]) => T, options: OwnsResourceOptions<T> = {}) =>
-  SetMetadata<string, OwnershipRule>(OWNS_RESOURCE_KEY, { entity, options: options as OwnsResourceOptions });
+  applyDecorators(
+    SetMetadata<string, OwnershipRule>(OWNS_RESOURCE_KEY, { entity, options: options as OwnsResourceOptions }),
+    SetMetadata(ROW_LEVEL_SECURITY_KEY, true),
+  );

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { ROLES_KEY } from '../zero-trust.constants.js';
+import { ROLES_KEY } from './authz.constants.js';
 
 /**
  * The caller's token `roles` claim must contain at least one of the listed roles. Coarser than

@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
-import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
-import { ZeroTrustConfigurationError } from '../zero-trust-configuration.error.js';
-import { EntityAccess } from './entity-access.js';
-import { RoutePolicies } from './route-policy.js';
+import { AUTH_PLAN } from '../auth/auth.plan.js';
+import { RoutePlans } from '../core/route-plan.js';
+import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
+import { DataSourceRef } from '../database/data-source.ref.js';
+import { AUTHZ_CONFIG } from './authz.internal-constants.js';
+import type { AuthzConfig } from './authz.options.js';
+import { AUTHZ_PLAN } from './authz.plan.js';
 
 const joinPath = (...parts: unknown[]) =>
   `/${parts.flatMap((part) => String(part ?? '').split('/')).filter(Boolean).join('/')}`;
@@ -19,33 +20,27 @@ export class RouteRulesCheck implements OnApplicationBootstrap {
   private readonly logger = new Logger('ZeroTrustModule');
 
   constructor(
-    private readonly discovery: DiscoveryService,
-    private readonly scanner: MetadataScanner,
-    private readonly policies: RoutePolicies,
-    private readonly entities: EntityAccess,
-    @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
+    private readonly plans: RoutePlans,
+    private readonly dataSources: DataSourceRef,
+    @Inject(AUTHZ_CONFIG) private readonly config: AuthzConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const unruled: string[] = [];
     let usesOwnership = false;
-    for (const wrapper of this.discovery.getControllers()) {
-      const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
-      if (!controller?.prototype) continue;
+    for (const { controller, handler, name } of this.plans.routes()) {
+      const path = Reflect.getMetadata(PATH_METADATA, handler);
+      if (path === undefined) continue;
+      const plan = this.plans.plan(handler, controller);
+      const policy = plan.get(AUTHZ_PLAN);
+      usesOwnership ||= policy.ownership !== undefined;
+      if (plan.get(AUTH_PLAN).isPublic || policy.hasRule) continue;
+      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number] ?? 'ALL';
       const base = Reflect.getMetadata(PATH_METADATA, controller);
-      for (const name of this.scanner.getAllMethodNames(controller.prototype)) {
-        const handler = controller.prototype[name as keyof object] as object;
-        const path = Reflect.getMetadata(PATH_METADATA, handler);
-        if (path === undefined) continue;
-        const policy = this.policies.for(handler, controller);
-        usesOwnership ||= policy.ownership !== undefined;
-        if (policy.isPublic || policy.hasRule) continue;
-        const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number] ?? 'ALL';
-        unruled.push(`${method} ${joinPath([base].flat()[0], [path].flat()[0])} (${controller.name}.${name})`);
-      }
+      unruled.push(`${method} ${joinPath([base].flat()[0], [path].flat()[0])} (${controller.name}.${name})`);
     }
     // Fail at boot, not at the first request, when ownership checks have no database to ask.
-    if (usesOwnership) await this.entities.resolveDataSource();
+    if (usesOwnership) await this.dataSources.get();
     if (unruled.length === 0) return;
     const list = unruled.map((route) => `  - ${route}`).join('\n');
     const fix = 'Give each one @OwnsResource(...), @Scopes(...), @Roles(...), @Authenticated() or @Public().';

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { SCOPES_KEY } from '../zero-trust.constants.js';
+import { SCOPES_KEY } from './authz.constants.js';
 
 /**
  * The caller's token must carry every listed scope. On a controller and a handler, both lists apply.

@@ -1,6 +1,6 @@
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { map, type Observable } from 'rxjs';
-import { SENSITIVE_FIELDS_KEY } from '../zero-trust.constants.js';
+import { SENSITIVE_FIELDS_KEY } from './authz.constants.js';
 
 const MAX_DEPTH = 16;
 

@@ -1,4 +1,4 @@
-import { SENSITIVE_FIELDS_KEY } from '../zero-trust.constants.js';
+import { SENSITIVE_FIELDS_KEY } from './authz.constants.js';
 
 /**
  * Marks an entity or DTO property that must never leave the server (password and token hashes,

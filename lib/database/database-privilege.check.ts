@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { EntityAccess } from '../authz/entity-access.js';
-import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
-import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
-import { ZeroTrustConfigurationError } from '../zero-trust-configuration.error.js';
+import { CORE_CONFIG } from '../core/core.internal-constants.js';
+import type { CoreConfig } from '../core/core.options.js';
+import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
+import { DataSourceRef } from './data-source.ref.js';
+import { DATABASE_CONFIG } from './database.internal-constants.js';
+import type { DatabaseConfig } from './database.options.js';
 
 interface RoleFacts {
   name: string;
@@ -30,13 +32,14 @@ export class DatabasePrivilegeCheck implements OnApplicationBootstrap {
   private readonly logger = new Logger('ZeroTrustModule');
 
   constructor(
-    private readonly entities: EntityAccess,
-    @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
+    private readonly dataSources: DataSourceRef,
+    @Inject(DATABASE_CONFIG) private readonly config: DatabaseConfig,
+    @Inject(CORE_CONFIG) private readonly core: CoreConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.databasePrivileges === 'off') return;
-    const dataSource = await this.entities.resolveDataSource().catch(() => undefined);
+    const dataSource = await this.dataSources.find();
     if (!dataSource || dataSource.options.type !== 'postgres') return;
     const tables = dataSource.entityMetadatas.map((metadata) => metadata.tableName);
     const [facts] = (await dataSource.query(
@@ -56,7 +59,7 @@ export class DatabasePrivilegeCheck implements OnApplicationBootstrap {
       `the database role "${facts.name}" the app connects as has privileges it does not need:\n` +
       excess.map((line) => `  - ${line}`).join('\n') +
       '\nConnect with a runtime role made by LeastPrivilegeRoleMigration (or set databasePrivileges: "off" to skip this check).';
-    if (this.config.production) throw new ZeroTrustConfigurationError(message);
+    if (this.core.production) throw new ZeroTrustConfigurationError(message);
     this.logger.warn(`${message}\nIn production (NODE_ENV=production) the app refuses to start like this.`);
   }
 

@@ -1,6 +1,6 @@
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
-import type { EntityClass } from '../authz/owns-resource.decorator.js';
-import { ZeroTrustConfigurationError } from '../zero-trust-configuration.error.js';
+import type { EntityClass } from './entity-class.js';
+import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 import { scramSha256Verifier } from './scram-verifier.js';
 import { ident, literal } from './sql-identifiers.js';
 

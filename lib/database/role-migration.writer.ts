@@ -1,4 +1,4 @@
-import { ZeroTrustConfigurationError } from '../zero-trust-configuration.error.js';
+import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 import { ident } from './sql-identifiers.js';
 
 export interface RoleMigrationSpec {

@@ -1,4 +1,4 @@
-import { ZeroTrustConfigurationError } from '../zero-trust-configuration.error.js';
+import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 
 const ROLE_OR_TABLE = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
-import { ZeroTrustConfigurationError } from '../zero-trust-configuration.error.js';
+import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 
 /** `::ffff:10.0.0.1` is 10.0.0.1: one client must not get two buckets. */
 export function normalizeIp(address: string | undefined): string {

@@ -1,36 +1,27 @@
-import {
-  Inject,
-  Injectable,
-  type NestMiddleware,
-  PayloadTooLargeException,
-  UnsupportedMediaTypeException,
-} from '@nestjs/common';
+import { Inject, Injectable, type NestMiddleware, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { REQUEST_ID_HEADER } from '../zero-trust.constants.js';
-import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
-import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
-import { assignClientIp, assignRequestId, rawResponse } from './request-context.js';
+import { RequestContexts, rawRequest, rawResponse } from '../core/request-context.js';
+import { REQUEST_ID_HEADER } from './http.constants.js';
+import { HTTP_CONFIG } from './http.internal-constants.js';
+import type { HttpConfig } from './http.options.js';
 import { applyHeaders } from './security-headers.js';
 
 /**
- * Runs first for every request, matched route or not, before guards: gives it an id, writes the
- * security headers (so 401/403/404 carry them too), and refuses bodies the API never accepts.
+ * Runs first for every request, matched route or not, before guards: creates the request context
+ * (id, client address), writes the security headers (so 401/403/404 carry them too), and refuses
+ * bodies the API never accepts.
  */
 @Injectable()
 export class RequestHardeningMiddleware implements NestMiddleware {
-  private readonly allowedTypes: ReadonlySet<string>;
-
-  constructor(@Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig) {
-    this.allowedTypes = new Set(config.allowedContentTypes);
-  }
+  constructor(@Inject(HTTP_CONFIG) private readonly config: HttpConfig) {}
 
   use(request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void {
+    const context = RequestContexts.create(request, this.config.clientIp.resolve(rawRequest(request)));
     const res = rawResponse(response);
-    res.setHeader(REQUEST_ID_HEADER, assignRequestId(request));
-    assignClientIp(request, this.config.clientIp.resolve(request));
+    res.setHeader(REQUEST_ID_HEADER, context.requestId);
     applyHeaders(res, this.config.headers);
-    this.checkBody(request);
-    next();
+    this.checkBody(rawRequest(request));
+    RequestContexts.run(context, () => next());
   }
 
   private checkBody(request: IncomingMessage): void {
@@ -42,8 +33,8 @@ export class RequestHardeningMiddleware implements NestMiddleware {
     }
     // Refusing other media types also stops HTML forms (text/plain, multipart) from reaching the API cross-site.
     const mediaType = (request.headers['content-type'] ?? '').split(';', 1)[0].trim().toLowerCase();
-    if (!this.allowedTypes.has(mediaType)) {
-      throw new UnsupportedMediaTypeException(`Content-Type must be ${[...this.allowedTypes].join(' or ')}.`);
+    if (!this.config.allowedContentTypes.has(mediaType)) {
+      throw new UnsupportedMediaTypeException(`Content-Type must be ${[...this.config.allowedContentTypes].join(' or ')}.`);
     }
   }
 }

@@ -1,12 +1,12 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
 import { throwError } from 'rxjs';
-import { REQUEST_ID_HEADER } from '../zero-trust.constants.js';
-import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
-import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
 import { AuditService } from '../audit/audit.service.js';
-import { assignRequestId, describeRequest, rawResponse } from './request-context.js';
+import { describeContext, RequestContexts, rawResponse } from '../core/request-context.js';
+import { REQUEST_ID_HEADER } from './http.constants.js';
+import { HTTP_CONFIG } from './http.internal-constants.js';
+import type { HttpConfig } from './http.options.js';
 import { applyHeaders } from './security-headers.js';
 
 /** SQLSTATE 42501: the database refused (a missing grant or a row-level-security policy). */
@@ -24,15 +24,17 @@ export interface ErrorBody {
  * Every HTTP error leaves in one shape, `{statusCode, message, error}`, with no stack, SQL or
  * driver detail. 5xx answers are generic and logged with the request id so an operator can find
  * them. Headers are applied here too because some errors (a body parser's 413/400) happen before
- * any middleware runs.
+ * any middleware runs. Subclass it (override `toBody`) and register the subclass through the
+ * `enhancers.exceptionFilter` option, or set that option to `false` to keep an app filter of your own.
  */
 @Catch()
+@Injectable()
 export class ZeroTrustExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ZeroTrustExceptionFilter');
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
+    @Inject(HTTP_CONFIG) private readonly config: HttpConfig,
     private readonly audit: AuditService,
   ) {}
 
@@ -41,15 +43,16 @@ export class ZeroTrustExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<object>();
     const response = http.getResponse<object>();
-    const requestId = assignRequestId(request);
+    const context = RequestContexts.of(request);
+    const requestId = context.requestId;
     const body = this.toBody(exception);
     if (isDatabaseDenial(exception)) {
-      const principal = (request as { user?: { subject: string; sessionId?: string } }).user;
+      const principal = context.principal;
       this.audit.publish({
         type: 'access.denied',
         outcome: 'denied',
         reason: 'database_denied',
-        ...describeRequest(request),
+        ...describeContext(context),
         principal: principal ? { subject: principal.subject, sessionId: principal.sessionId } : undefined,
       });
     }

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { REQUIRE_MFA_KEY } from '../zero-trust.constants.js';
+import { REQUIRE_MFA_KEY } from './mfa.constants.js';
 
 /** Authentication methods (RFC 8176 `amr`) that prove a second factor. */
 export const MFA_METHODS: readonly string[] = ['mfa', 'otp', 'hwk', 'swk'];

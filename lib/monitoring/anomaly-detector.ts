@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import type { AuditEvent } from '../audit/audit-event.interface.js';
 import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../core/clock.js';
 import { SessionService } from '../sessions/session.service.js';
-import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
-import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
 import type { AnomalyFinding } from './anomaly-rules.js';
+import { MONITORING_CONFIG } from './monitoring.internal-constants.js';
+import type { MonitoringConfig } from './monitoring.options.js';
 
 const MAX_BLOCKED = 10_000;
 
@@ -21,8 +21,9 @@ export class AnomalyDetector implements OnModuleInit {
 
   constructor(
     private readonly audit: AuditService,
-    private readonly moduleRef: ModuleRef,
-    @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
+    private readonly sessions: SessionService,
+    @Inject(MONITORING_CONFIG) private readonly config: MonitoringConfig,
+    private readonly clock: Clock,
   ) {}
 
   onModuleInit(): void {
@@ -33,14 +34,14 @@ export class AnomalyDetector implements OnModuleInit {
   isBlocked(subject: string): boolean {
     const until = this.blocked.get(subject);
     if (until === undefined) return false;
-    if (until > Date.now()) return true;
+    if (until > this.clock.now()) return true;
     this.blocked.delete(subject);
     return false;
   }
 
   private inspect(event: AuditEvent): void {
     if (event.type === 'anomaly.detected') return;
-    const now = Date.now();
+    const now = this.clock.now();
     for (const rule of this.config.anomalyRules) {
       const finding = rule.inspect(event, now);
       if (finding) void this.act(finding, event);
@@ -51,13 +52,12 @@ export class AnomalyDetector implements OnModuleInit {
     let action = finding.action;
     try {
       if (action === 'revoke_session') {
-        const sessions = this.moduleRef.get(SessionService, { strict: false });
-        if (sessions.enabled && finding.sessionId) await sessions.revoke(finding.sessionId, `anomaly:${finding.rule}`);
+        if (this.sessions.enabled && finding.sessionId) await this.sessions.revoke(finding.sessionId, `anomaly:${finding.rule}`);
         else action = 'block';
       }
       if (action === 'block' && finding.subject) {
         if (this.blocked.size >= MAX_BLOCKED) this.blocked.delete(this.blocked.keys().next().value as string);
-        this.blocked.set(finding.subject, Date.now() + (finding.blockMs ?? 15 * 60_000));
+        this.blocked.set(finding.subject, this.clock.now() + (finding.blockMs ?? 15 * 60_000));
       }
     } catch (error) {
       this.logger.error(`anomaly action ${action} failed: ${(error as Error).message}`);

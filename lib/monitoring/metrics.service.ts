@@ -2,6 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { AuditEvent } from '../audit/audit-event.interface.js';
 import { AuditService } from '../audit/audit.service.js';
+import { AuthObserver } from '../auth/auth-observer.port.js';
 
 /**
  * Prometheus metrics of the security layer, in a registry of its own (not prom-client's global one, so
@@ -9,7 +10,7 @@ import { AuditService } from '../audit/audit.service.js';
  * separate port: see the README.
  */
 @Injectable()
-export class MetricsService implements OnModuleInit {
+export class MetricsService extends AuthObserver implements OnModuleInit {
   readonly registry = new Registry();
   private readonly events = new Counter({ name: 'zt_audit_events_total', help: 'Audit events by type', labelNames: ['type'], registers: [this.registry] });
   private readonly authentications = new Counter({ name: 'zt_auth_total', help: 'Authentication outcomes', labelNames: ['outcome', 'reason'], registers: [this.registry] });
@@ -26,7 +27,24 @@ export class MetricsService implements OnModuleInit {
     registers: [this.registry],
   });
 
-  constructor(private readonly audit: AuditService) {}
+  /** Successful authentications are counted, not published per request: read from the audit tally at scrape time. */
+  private readonly successes = new Counter({
+    name: 'zt_auth_success_total',
+    help: 'Successful authentications',
+    registers: [this.registry],
+    collect: () => this.collectSuccesses(),
+  });
+  private countedSuccesses = 0;
+
+  constructor(private readonly audit: AuditService) {
+    super();
+  }
+
+  private collectSuccesses(): void {
+    const total = this.audit.tally().get('auth.success') ?? 0;
+    if (total > this.countedSuccesses) this.successes.inc(total - this.countedSuccesses);
+    this.countedSuccesses = total;
+  }
 
   onModuleInit(): void {
     this.audit.subscribe((event) => this.record(event));
@@ -48,7 +66,6 @@ export class MetricsService implements OnModuleInit {
   private record(event: AuditEvent): void {
     this.events.inc({ type: event.type });
     switch (event.type) {
-      case 'auth.success':
       case 'auth.failure':
         this.authentications.inc({ outcome: event.outcome, reason: event.reason ?? 'none' });
         break;

@@ -2,14 +2,16 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, UnauthorizedEx
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
+import { SessionCheck } from '../auth/session-check.port.js';
 import { type IssuedAccessToken, TokenService } from '../auth/token.service.js';
-import { EntityAccess } from '../authz/entity-access.js';
+import { Clock } from '../core/clock.js';
+import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
+import { DataSourceRef } from '../database/data-source.ref.js';
 import { RlsContext } from '../database/rls-context.js';
-import { describeRequest } from '../http/request-context.js';
-import type { ZeroTrustStore } from '../throttle/zero-trust-store.js';
-import { ZERO_TRUST_CONFIG, ZERO_TRUST_STORE } from '../zero-trust.internal-constants.js';
-import type { ResolvedSessionOptions, ResolvedZeroTrustConfig } from '../zero-trust.options.js';
-import { ZeroTrustConfigurationError } from '../zero-trust-configuration.error.js';
+import { ZERO_TRUST_STORE } from '../store/store.internal-constants.js';
+import type { ZeroTrustStore } from '../store/zero-trust-store.js';
+import { SESSIONS_CONFIG } from './sessions.internal-constants.js';
+import type { SessionsConfig } from './sessions.options.js';
 import { type RefreshFailureReason, RefreshTokenRejection } from './refresh-token-rejection.js';
 
 export interface SessionTokens extends IssuedAccessToken {
@@ -77,21 +79,24 @@ const ROTATE_SQL = `
  * `ZeroTrustSessions1732000100000` migration.
  */
 @Injectable()
-export class SessionService implements OnApplicationBootstrap {
+export class SessionService extends SessionCheck implements OnApplicationBootstrap {
   private readonly activity = new Map<string, { active: boolean; until: number }>();
 
   private readonly logger = new Logger('ZeroTrustSessions');
 
   constructor(
-    private readonly entities: EntityAccess,
+    private readonly dataSources: DataSourceRef,
     private readonly tokens: TokenService,
     private readonly audit: AuditService,
-    @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
+    @Inject(SESSIONS_CONFIG) private readonly config: SessionsConfig | false,
     @Inject(ZERO_TRUST_STORE) private readonly store: ZeroTrustStore,
-  ) {}
+    private readonly clock: Clock,
+  ) {
+    super();
+  }
 
   get enabled(): boolean {
-    return this.config.sessions !== false;
+    return this.config !== false;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -112,7 +117,7 @@ export class SessionService implements OnApplicationBootstrap {
   }
 
   /** Starts a session at login and issues its first access and refresh tokens. */
-  async create(subject: string, session: NewSession = {}, request?: object): Promise<SessionTokens> {
+  async create(subject: string, session: NewSession = {}): Promise<SessionTokens> {
     const options = this.options();
     const db = await this.database();
     const id = randomUUID();
@@ -131,18 +136,17 @@ export class SessionService implements OnApplicationBootstrap {
     this.audit.publish({
       type: 'session.created',
       outcome: 'success',
-      ...(request ? describeRequest(request) : {}),
       principal: { subject, sessionId: id },
       details: { authMethods: authMethods.join(' ') },
     });
-    return this.issue({ id, subject, scopes, auth_methods: authMethods, expires_at: new Date(Date.now() + options.refreshTokenTtl * 1000) }, refreshToken);
+    return this.issue({ id, subject, scopes, auth_methods: authMethods, expires_at: new Date(this.clock.now() + options.refreshTokenTtl * 1000) }, refreshToken);
   }
 
   /**
    * Exchanges a refresh token for a new pair. The presented token dies; presenting it again revokes
    * the whole session (OAuth 2.0 Security BCP §4.14: refresh token rotation with reuse detection).
    */
-  async rotate(refreshToken: unknown, request?: object): Promise<SessionTokens> {
+  async rotate(refreshToken: unknown): Promise<SessionTokens> {
     const options = this.options();
     const db = await this.database();
     try {
@@ -159,25 +163,24 @@ export class SessionService implements OnApplicationBootstrap {
         this.audit.publish({
           type: 'token.refreshed',
           outcome: 'success',
-          ...(request ? describeRequest(request) : {}),
           principal: { subject: row.subject, sessionId: row.id },
         });
         return this.issue(row, next);
       }
       throw new RefreshTokenRejection(
-        row?.claimed_session ? await this.whySessionFailed(db, row.claimed_session) : await this.whyTokenFailed(db, presentedHash, request),
+        row?.claimed_session ? await this.whySessionFailed(db, row.claimed_session) : await this.whyTokenFailed(db, presentedHash),
       );
     } catch (error) {
       if (!(error instanceof RefreshTokenRejection)) throw error;
       if (error.reason !== 'refresh_token_reused') {
-        this.audit.publish({ type: 'auth.failure', outcome: 'failure', reason: error.reason, ...(request ? describeRequest(request) : {}) });
+        this.audit.publish({ type: 'auth.failure', outcome: 'failure', reason: error.reason });
       }
       throw new UnauthorizedException();
     }
   }
 
   /** Revokes one session: its refresh tokens stop working and its access tokens get 401 on the next request. */
-  async revoke(sessionId: string, reason: string, request?: object): Promise<boolean> {
+  async revoke(sessionId: string, reason: string): Promise<boolean> {
     const db = await this.database();
     const revoked = await rows<{ id: string; subject: string }>(
       db,
@@ -186,12 +189,12 @@ export class SessionService implements OnApplicationBootstrap {
     );
     this.remember(sessionId, false);
     this.broadcast(sessionId);
-    for (const row of revoked) this.auditRevocation(row.subject, row.id, reason, request);
+    for (const row of revoked) this.auditRevocation(row.subject, row.id, reason);
     return revoked.length > 0;
   }
 
   /** Revokes every session of a subject (logout everywhere, password change, disabled user), optionally but one. */
-  async revokeAll(subject: string, reason: string, options: { except?: string; request?: object } = {}): Promise<number> {
+  async revokeAll(subject: string, reason: string, options: { except?: string } = {}): Promise<number> {
     const db = await this.database();
     const revoked = await rows<{ id: string }>(
       db,
@@ -202,7 +205,7 @@ export class SessionService implements OnApplicationBootstrap {
     for (const row of revoked) {
       this.remember(row.id, false);
       this.broadcast(row.id);
-      this.auditRevocation(subject, row.id, reason, options.request);
+      this.auditRevocation(subject, row.id, reason);
     }
     return revoked.length;
   }
@@ -214,7 +217,7 @@ export class SessionService implements OnApplicationBootstrap {
    */
   async isActive(sessionId: string): Promise<boolean> {
     const cached = this.activity.get(sessionId);
-    const now = Date.now();
+    const now = this.clock.now();
     if (cached && cached.until > now) return cached.active;
     const db = await this.database();
     const [row] = await rows<{ ok: number }>(
@@ -228,7 +231,7 @@ export class SessionService implements OnApplicationBootstrap {
     return active;
   }
 
-  private async whyTokenFailed(db: Pick<DataSource, 'query'>, tokenHash: string, request?: object): Promise<RefreshFailureReason> {
+  private async whyTokenFailed(db: Pick<DataSource, 'query'>, tokenHash: string): Promise<RefreshFailureReason> {
     const [token] = await rows<{ session_id: string; used_at: Date | null; expired: boolean; subject: string }>(
       db,
       `SELECT t.session_id, t.used_at, t.expires_at <= now() AS expired, s.subject
@@ -242,10 +245,9 @@ export class SessionService implements OnApplicationBootstrap {
         type: 'token.reuse_detected',
         outcome: 'denied',
         reason: 'refresh_token_reused',
-        ...(request ? describeRequest(request) : {}),
         principal: { subject: token.subject, sessionId: token.session_id },
       });
-      await this.revoke(token.session_id, 'refresh_token_reuse', request);
+      await this.revoke(token.session_id, 'refresh_token_reuse');
       return 'refresh_token_reused';
     }
     return token.expired ? 'refresh_token_expired' : 'unknown_refresh_token';
@@ -268,35 +270,35 @@ export class SessionService implements OnApplicationBootstrap {
     return {
       ...access,
       refreshToken,
-      refreshExpiresIn: Math.max(0, Math.floor((new Date(row.expires_at).getTime() - Date.now()) / 1000)),
+      refreshExpiresIn: Math.max(0, Math.floor((new Date(row.expires_at).getTime() - this.clock.now()) / 1000)),
       sessionId: row.id,
     };
   }
 
   private remember(sessionId: string, active: boolean): void {
     if (this.activity.size >= CACHE_LIMIT) this.activity.delete(this.activity.keys().next().value as string);
-    this.activity.set(sessionId, { active, until: Date.now() + (this.enabled ? this.options().revocationCacheMs : 0) });
+    this.activity.set(sessionId, { active, until: this.clock.now() + (this.config ? this.config.revocationCacheTtl * 1000 : 0) });
   }
 
   private broadcast(sessionId: string): void {
     this.store.publish?.(REVOCATION_CHANNEL, sessionId).catch(() => undefined);
   }
 
-  private auditRevocation(subject: string, sessionId: string, reason: string, request?: object): void {
-    this.audit.publish({ type: 'session.revoked', outcome: 'success', reason, ...(request ? describeRequest(request) : {}), principal: { subject, sessionId } });
+  private auditRevocation(subject: string, sessionId: string, reason: string): void {
+    this.audit.publish({ type: 'session.revoked', outcome: 'success', reason, principal: { subject, sessionId } });
   }
 
-  private options(): ResolvedSessionOptions {
-    if (this.config.sessions === false) {
+  private options(): SessionsConfig {
+    if (this.config === false) {
       throw new ZeroTrustConfigurationError('SessionService needs the `sessions` option (e.g. `sessions: {}`) and the ZeroTrustSessions migration.');
     }
-    return this.config.sessions;
+    return this.config;
   }
 
   /** Inside a row-level-security transaction its manager is used: on PGlite a second connection would wait for it. */
   private async database(): Promise<Pick<DataSource, 'query'>> {
     const manager = RlsContext.manager();
     if (manager) return manager;
-    return this.entities.resolveDataSource();
+    return this.dataSources.get();
   }
 }

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { AUTH_THROTTLE_KEY } from '../zero-trust.constants.js';
+import { AUTH_THROTTLE_KEY } from './throttle.constants.js';
 
 /**
  * Applies the strict `auth` rate limit (default 10 per minute per client address) on top of the

@@ -1,4 +1,4 @@
-import { type ArgumentMetadata, BadRequestException, Injectable, ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
+import { type ArgumentMetadata, BadRequestException, Inject, Injectable, Optional, ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
 
 /** Keys that reach `Object.prototype` through naive merging (prototype pollution). */
 const POLLUTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -18,9 +18,16 @@ export const ZERO_TRUST_VALIDATION_OPTIONS: Readonly<ValidationPipeOptions> = {
   stopAtFirstError: false,
 };
 
+/** Optional extra ValidationPipe options for the global pipe (provide it in the module that imports ZeroTrustModule). */
+export const VALIDATION_PIPE_OPTIONS = Symbol('zero-trust:validation-pipe-options');
+
+/**
+ * The global pipe. Subclass it and register the subclass with `enhancers.validationPipe`, or set that
+ * option to `false` to keep a pipe of your own (then keep `whitelist` and `forbidNonWhitelisted` on).
+ */
 @Injectable()
 export class ZeroTrustValidationPipe extends ValidationPipe {
-  constructor(options: ValidationPipeOptions = {}) {
+  constructor(@Optional() @Inject(VALIDATION_PIPE_OPTIONS) options: ValidationPipeOptions = {}) {
     super({ ...ZERO_TRUST_VALIDATION_OPTIONS, ...options });
   }
 

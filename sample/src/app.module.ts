@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { type BufferedAuditSink, LoggerAuditSink, ZeroTrustModule } from 'nestjs-zero-trust';
+import { type BufferedAuditSink, ZeroTrustModule } from 'nestjs-zero-trust';
 import { AdminModule } from './admin/admin.module.js';
 import { AUDIT_TRAIL, AuditTrailModule } from './audit/audit-trail.module.js';
 import { AuthModule } from './auth/auth.module.js';
@@ -16,7 +16,7 @@ import { zeroTrustOptions } from './zero-trust.config.js';
     ZeroTrustModule.forRootAsync({
       imports: [AuditTrailModule],
       inject: [AUDIT_TRAIL],
-      useFactory: (trail: BufferedAuditSink) => ({ ...zeroTrustOptions(), auditSinks: [new LoggerAuditSink(), trail] }),
+      useFactory: (trail: BufferedAuditSink) => ({ ...zeroTrustOptions(), auditSinks: [trail] }),
     }),
     AuthModule,
     NotesModule,

@@ -31,13 +31,13 @@ export function zeroTrustOptions(env: NodeJS.ProcessEnv = process.env): ZeroTrus
     issuer: env.ZT_ISSUER ?? 'http://localhost:3000',
     audience: env.ZT_AUDIENCE ?? 'notes-api',
     keys: keys.length ? keys : undefined,
-    sessions: env.ZT_REVOCATION_CACHE_MS ? { revocationCacheMs: Number(env.ZT_REVOCATION_CACHE_MS) } : {},
+    sessions: env.ZT_REVOCATION_CACHE_TTL ? { revocationCacheTtl: Number(env.ZT_REVOCATION_CACHE_TTL) } : {},
     authorization: 'strict',
     rowLevelSecurity: true,
     trustProxy: trustProxy(env.ZT_TRUST_PROXY),
-    redis: env.REDIS_URL || undefined,
-    redisKeyPrefix: env.ZT_REDIS_PREFIX ?? 'zt:',
-    throttle: { auth: { limit: Number(env.ZT_AUTH_RATE_LIMIT ?? 10), windowMs: 60_000 } },
+    store: env.REDIS_URL || undefined,
+    storeKeyPrefix: env.ZT_REDIS_PREFIX ?? 'zt:',
+    throttle: { auth: { limit: Number(env.ZT_AUTH_RATE_LIMIT ?? 10), window: 60 } },
   };
 }
 

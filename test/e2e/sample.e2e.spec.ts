@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_SECURITY_HEADERS, totpCode, totpStep } from 'nestjs-zero-trust';
+import { DEFAULT_SECURITY_HEADERS } from '../../lib/http/security-headers.js';
+import { totpCode, totpStep } from '../../lib/mfa/totp.js';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { DEFAULT_SECURITY_HEADERS } from 'nestjs-zero-trust';
+import { DEFAULT_SECURITY_HEADERS } from '../../lib/http/security-headers.js';
 import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { es256, forgeToken, nowSeconds } from '../support/jwt-forge.js';

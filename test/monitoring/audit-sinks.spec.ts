@@ -1,6 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { type AuditEvent, BufferedAuditSink, LoggerAuditSink, sanitizeAuditValue, TokenService } from 'nestjs-zero-trust';
+import { type AuditEvent, BufferedAuditSink, LoggerAuditSink, TokenService } from 'nestjs-zero-trust';
+import { sanitizeAuditValue } from '../../lib/audit/audit-event.sanitizer.js';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { es256, forgeToken, nowSeconds } from '../support/jwt-forge.js';

@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { totpCode, totpStep } from 'nestjs-zero-trust';
+import { totpCode, totpStep } from '../../lib/mfa/totp.js';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

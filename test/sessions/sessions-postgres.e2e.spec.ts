@@ -50,7 +50,7 @@ describe.skipIf(!adminUrl)('sessions on PostgreSQL, two instances', () => {
     expect(results.map((r) => r.status).sort()).toEqual([200, ...Array(11).fill(401)]);
   });
 
-  it('enforces a revocation at once on the revoking instance, and on the other within revocationCacheMs (1000 ms)', async () => {
+  it('enforces a revocation at once on the revoking instance, and on the other within revocationCacheTtl (1 s)', async () => {
     const { accessToken } = await session(one, 'revoked@example.com');
     // The other instance has just cached the session as live.
     await request(two.getHttpServer()).get('/notes').set('Authorization', `Bearer ${accessToken}`).expect(200);

@@ -26,7 +26,7 @@ describe.skipIf(!pgUrl || !redisUrl)('session revocation broadcast over Redis', 
       ZT_JWT_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
       REDIS_URL: redisUrl,
       // A cache bound far longer than the test: only the broadcast can make the other instance notice.
-      ZT_REVOCATION_CACHE_MS: '60000',
+      ZT_REVOCATION_CACHE_TTL: '60',
     });
     process.env.ZT_REDIS_PREFIX = `zt-test-${randomBytes(6).toString('hex')}:`;
     one = await createSampleApp('express', false);
@@ -36,11 +36,11 @@ describe.skipIf(!pgUrl || !redisUrl)('session revocation broadcast over Redis', 
   afterAll(async () => {
     await one?.close();
     await two?.close();
-    for (const name of ['ZT_JWT_PRIVATE_KEY', 'REDIS_URL', 'ZT_REVOCATION_CACHE_MS', 'ZT_REDIS_PREFIX']) delete process.env[name];
+    for (const name of ['ZT_JWT_PRIVATE_KEY', 'REDIS_URL', 'ZT_REVOCATION_CACHE_TTL', 'ZT_REDIS_PREFIX']) delete process.env[name];
     await cleanup?.();
   });
 
-  it('makes the other instance refuse a logged-out session at once, not after revocationCacheMs', async () => {
+  it('makes the other instance refuse a logged-out session at once, not after revocationCacheTtl', async () => {
     const json = { 'Content-Type': 'application/json' };
     await request(one.getHttpServer()).post('/auth/register').set(json).send({ email: 'r@example.com', password: 'correct horse battery' }).expect(201);
     const { accessToken } = (await request(one.getHttpServer()).post('/auth/login').set(json).send({ email: 'r@example.com', password: 'correct horse battery' }).expect(200)).body;

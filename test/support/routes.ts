@@ -1,7 +1,7 @@
 import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
-import { IS_PUBLIC_KEY } from 'nestjs-zero-trust';
+import { IS_PUBLIC_KEY } from '../../lib/auth/auth.constants.js';
 
 export interface RouteInfo {
   method: string;

@@ -117,7 +117,7 @@ export async function createProbeApp(
 ): Promise<{ app: INestApplication; audit: CaptureAuditSink }> {
   const audit = new CaptureAuditSink();
   @Module({
-    imports: [ZeroTrustModule.forRoot({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, auditSinks: [audit], ...options })],
+    imports: [ZeroTrustModule.forRoot({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, auditSinks: [audit], audit: { authSuccess: 'all' }, ...options })],
     controllers: [ProbeController],
   })
   class ProbeModule {}

@@ -31,14 +31,14 @@ describe.skipIf(!redisUrl)('rate limits and lockout shared through Redis', () =>
 
   async function twoInstances(options: Parameters<typeof createThrottleApp>[1]) {
     prefix = `zt-test-${randomBytes(6).toString('hex')}:`;
-    const one = (await createThrottleApp('express', { redis: redisUrl, redisKeyPrefix: prefix, ...options }, true)).app;
-    const two = (await createThrottleApp('fastify', { redis: redisUrl, redisKeyPrefix: prefix, ...options }, true)).app;
+    const one = (await createThrottleApp('express', { store: redisUrl, storeKeyPrefix: prefix, ...options }, true)).app;
+    const two = (await createThrottleApp('fastify', { store: redisUrl, storeKeyPrefix: prefix, ...options }, true)).app;
     apps.push(one, two);
     return [one, two] as const;
   }
 
   it('enforces one combined limit across both instances', async () => {
-    const [one, two] = await twoInstances({ throttle: { auth: { limit: 4, windowMs: 60_000 } }, lockout: false });
+    const [one, two] = await twoInstances({ throttle: { auth: { limit: 4, window: 60 } }, lockout: false });
     expect([await login(one, 'a@x.io'), await login(two, 'b@x.io'), await login(one, 'c@x.io'), await login(two, 'd@x.io')]).toEqual([401, 401, 401, 401]);
     expect(await login(one, 'e@x.io')).toBe(429);
     expect(await login(two, 'f@x.io')).toBe(429);
@@ -48,8 +48,8 @@ describe.skipIf(!redisUrl)('rate limits and lockout shared through Redis', () =>
   it('counts failed logins of one account across instances and addresses, and locks it everywhere', async () => {
     const [one, two] = await twoInstances({
       trustProxy: 1,
-      throttle: { auth: { limit: 100, windowMs: 60_000 } },
-      lockout: { threshold: 4, windowSeconds: 60, durationSeconds: 30 },
+      throttle: { auth: { limit: 100, window: 60 } },
+      lockout: { threshold: 4, window: 60, duration: 30 },
     });
     for (let i = 0; i < 4; i++) expect(await login(i % 2 ? one : two, 'victim@x.io', 'guess', { 'x-forwarded-for': `198.51.100.${i}` })).toBe(401);
     expect(await login(one, 'victim@x.io', RIGHT_PASSWORD, { 'x-forwarded-for': '198.51.100.99' })).toBe(401);
@@ -60,7 +60,7 @@ describe.skipIf(!redisUrl)('rate limits and lockout shared through Redis', () =>
   });
 
   it('spoofed forwarding headers do not reset a shared bucket', async () => {
-    const [one, two] = await twoInstances({ throttle: { auth: { limit: 2, windowMs: 60_000 } }, lockout: false });
+    const [one, two] = await twoInstances({ throttle: { auth: { limit: 2, window: 60 } }, lockout: false });
     await login(one, 'a@x.io');
     await login(two, 'a@x.io');
     for (const spoof of ['203.0.113.1', '203.0.113.2']) expect(await login(one, 'a@x.io', 'x', { 'x-forwarded-for': spoof, 'x-real-ip': spoof })).toBe(429);
@@ -77,7 +77,7 @@ describe.skipIf(!redisUrl)('rate limits and lockout shared through Redis', () =>
 
     it('fails closed on auth endpoints (503, never hanging) and open elsewhere with a store.unavailable event', async () => {
       prefix = `zt-test-${randomBytes(6).toString('hex')}:`;
-      const { app, audit } = await createThrottleApp('express', { redis: deadUrl, redisKeyPrefix: prefix }, true);
+      const { app, audit } = await createThrottleApp('express', { store: deadUrl, storeKeyPrefix: prefix }, true);
       apps.push(app);
       const started = Date.now();
       const response = await fetch(`${await urlOf(app)}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@x.io', password: RIGHT_PASSWORD }) });
@@ -90,7 +90,7 @@ describe.skipIf(!redisUrl)('rate limits and lockout shared through Redis', () =>
 
     it('can be told to fail open on auth endpoints too', async () => {
       prefix = `zt-test-${randomBytes(6).toString('hex')}:`;
-      const { app } = await createThrottleApp('express', { redis: deadUrl, redisKeyPrefix: prefix, onStoreFailure: { auth: 'open' } }, true);
+      const { app } = await createThrottleApp('express', { store: deadUrl, storeKeyPrefix: prefix, onStoreFailure: { auth: 'open' } }, true);
       apps.push(app);
       expect(await login(app, 'a@x.io', RIGHT_PASSWORD)).toBe(200);
     });

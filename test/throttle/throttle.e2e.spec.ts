@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import { DEFAULT_SECURITY_HEADERS, TokenService } from 'nestjs-zero-trust';
+import { TokenService } from 'nestjs-zero-trust';
+import { DEFAULT_SECURITY_HEADERS } from '../../lib/http/security-headers.js';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CaptureAuditSink } from '../support/capture-audit.sink.js';
@@ -17,7 +18,7 @@ describe.each(PLATFORMS)('rate limits and lockout, in memory (%s)', (platform) =
     request(app.getHttpServer()).post(path).set(json).set(headers).send({ email, password });
 
   it('answers the call over the auth limit with 429, Retry-After, rate-limit and security headers', async () => {
-    ({ app, audit } = await createThrottleApp(platform, { throttle: { auth: { limit: 3, windowMs: 60_000 } }, lockout: false }));
+    ({ app, audit } = await createThrottleApp(platform, { throttle: { auth: { limit: 3, window: 60 } }, lockout: false }));
     for (let i = 0; i < 3; i++) await login(`user${i}@example.com`).expect(401);
     const response = await login('user9@example.com').expect(429);
     expect(response.body).toEqual({ statusCode: 429, message: 'Too many requests', error: 'Too Many Requests' });
@@ -29,7 +30,7 @@ describe.each(PLATFORMS)('rate limits and lockout, in memory (%s)', (platform) =
   });
 
   it('is not fooled by rotating X-Forwarded-For, X-Real-IP, True-Client-IP or Forwarded', async () => {
-    ({ app } = await createThrottleApp(platform, { throttle: { auth: { limit: 3, windowMs: 60_000 } }, lockout: false }));
+    ({ app } = await createThrottleApp(platform, { throttle: { auth: { limit: 3, window: 60 } }, lockout: false }));
     for (let i = 0; i < 3; i++) await login('a@example.com').expect(401);
     for (let i = 0; i < 4; i++) {
       const spoof = `203.0.113.${i}`;
@@ -38,7 +39,7 @@ describe.each(PLATFORMS)('rate limits and lockout, in memory (%s)', (platform) =
   });
 
   it('counts path variants of the login route in the same bucket', async () => {
-    ({ app } = await createThrottleApp(platform, { throttle: { auth: { limit: 3, windowMs: 60_000 } }, lockout: false }));
+    ({ app } = await createThrottleApp(platform, { throttle: { auth: { limit: 3, window: 60 } }, lockout: false }));
     await login('a@example.com', 'x', {}, '/auth/login').expect(401);
     await login('a@example.com', 'x', {}, '/auth/login?x=1').expect(401);
     await login('a@example.com', 'x', {}, '/auth/login?y=2').expect(401);
@@ -49,7 +50,7 @@ describe.each(PLATFORMS)('rate limits and lockout, in memory (%s)', (platform) =
   });
 
   it('limits each authenticated caller in a bucket of their own', async () => {
-    ({ app } = await createThrottleApp(platform, { throttle: { default: { limit: 3, windowMs: 60_000 } }, lockout: false }));
+    ({ app } = await createThrottleApp(platform, { throttle: { default: { limit: 3, window: 60 } }, lockout: false }));
     const tokens = app.get(TokenService);
     const alice = tokens.issueAccessToken({ subject: 'alice' }).accessToken;
     const bob = tokens.issueAccessToken({ subject: 'bob' }).accessToken;
@@ -59,7 +60,7 @@ describe.each(PLATFORMS)('rate limits and lockout, in memory (%s)', (platform) =
   });
 
   it('reads the client address behind a trusted proxy, ignoring what the client prepended', async () => {
-    ({ app } = await createThrottleApp(platform, { trustProxy: 1, throttle: { auth: { limit: 2, windowMs: 60_000 } }, lockout: false }));
+    ({ app } = await createThrottleApp(platform, { trustProxy: 1, throttle: { auth: { limit: 2, window: 60 } }, lockout: false }));
     // The proxy appends the real client (198.51.100.7); the client forged the entries before it.
     for (const forged of ['1.1.1.1', '2.2.2.2']) await login('a@example.com', 'x', { 'X-Forwarded-For': `${forged}, 198.51.100.7` }).expect(401);
     await login('a@example.com', 'x', { 'X-Forwarded-For': '3.3.3.3, 198.51.100.7' }).expect(429);
@@ -70,8 +71,8 @@ describe.each(PLATFORMS)('rate limits and lockout, in memory (%s)', (platform) =
   it('locks an account after failed logins from many addresses, answering like a wrong password, then unlocks', async () => {
     ({ app, audit } = await createThrottleApp(platform, {
       trustProxy: ['127.0.0.1', '::1'],
-      throttle: { auth: { limit: 100, windowMs: 60_000 } },
-      lockout: { threshold: 3, windowSeconds: 60, durationSeconds: 1, maxDurationSeconds: 4 },
+      throttle: { auth: { limit: 100, window: 60 } },
+      lockout: { threshold: 3, window: 60, duration: 1, maxDuration: 4 },
     }));
     const from = (i: number) => ({ 'X-Forwarded-For': `198.51.100.${i}` });
     for (let i = 0; i < 3; i++) await login('victim@example.com', 'guess', from(i)).expect(401);
@@ -90,7 +91,7 @@ describe.each(PLATFORMS)('rate limits and lockout, in memory (%s)', (platform) =
   });
 
   it('stops many usernames from one address with the auth limit', async () => {
-    ({ app } = await createThrottleApp(platform, { throttle: { auth: { limit: 5, windowMs: 60_000 } } }));
+    ({ app } = await createThrottleApp(platform, { throttle: { auth: { limit: 5, window: 60 } } }));
     const statuses = [];
     for (let i = 0; i < 8; i++) statuses.push((await login(`spray${i}@example.com`)).status);
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);

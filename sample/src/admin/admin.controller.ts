@@ -1,4 +1,4 @@
-import { Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { MetricsService, RequireMfa, Scopes } from 'nestjs-zero-trust';
 import { DataSource } from 'typeorm';
 import { AuthService } from '../auth/auth.service.js';
@@ -34,8 +34,8 @@ export class AdminController {
   @Scopes('users:admin')
   @Post('admin/users/:id/disable')
   @HttpCode(204)
-  disable(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string, @Req() request: object) {
-    return this.auth.disableUser(id, request);
+  disable(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string) {
+    return this.auth.disableUser(id);
   }
 
   /** Prometheus scrape endpoint, for a service token carrying `metrics:read`. */

@@ -44,8 +44,8 @@ export class AuthController {
   @AuthThrottle()
   @Post('login')
   @HttpCode(200)
-  async login(@Body() dto: LoginDto, @Req() request: HttpRequest, @Res({ passthrough: true }) response: HttpResponse) {
-    const tokens = await this.auth.login(dto.email, dto.password, dto.otp, request);
+  async login(@Body() dto: LoginDto, @Res({ passthrough: true }) response: HttpResponse) {
+    const tokens = await this.auth.login(dto.email, dto.password, dto.otp);
     return deliver(tokens, dto.refreshTransport === 'cookie', response);
   }
 
@@ -55,22 +55,22 @@ export class AuthController {
   @HttpCode(200)
   async refresh(@Body() dto: RefreshDto, @Req() request: HttpRequest, @Res({ passthrough: true }) response: HttpResponse) {
     const { token, fromCookie } = readRefreshToken(request.headers, dto);
-    return deliver(await this.auth.refresh(token, request), fromCookie, response);
+    return deliver(await this.auth.refresh(token), fromCookie, response);
   }
 
   @Authenticated()
   @Post('logout')
   @HttpCode(204)
-  async logout(@CurrentUser() user: ZeroTrustPrincipal, @Req() request: HttpRequest, @Res({ passthrough: true }) response: HttpResponse) {
-    await this.auth.logout(user, request);
+  async logout(@CurrentUser() user: ZeroTrustPrincipal, @Res({ passthrough: true }) response: HttpResponse) {
+    await this.auth.logout(user);
     setCookie(response, clearedRefreshCookie());
   }
 
   @Authenticated()
   @Post('logout-all')
   @HttpCode(204)
-  async logoutAll(@CurrentUser() user: ZeroTrustPrincipal, @Req() request: HttpRequest, @Res({ passthrough: true }) response: HttpResponse) {
-    await this.auth.logoutAll(user, request);
+  async logoutAll(@CurrentUser() user: ZeroTrustPrincipal, @Res({ passthrough: true }) response: HttpResponse) {
+    await this.auth.logoutAll(user);
     setCookie(response, clearedRefreshCookie());
   }
 
@@ -78,8 +78,8 @@ export class AuthController {
   @AuthThrottle()
   @Post('password')
   @HttpCode(204)
-  changePassword(@CurrentUser() user: ZeroTrustPrincipal, @Body() dto: ChangePasswordDto, @Req() request: HttpRequest) {
-    return this.auth.changePassword(user, dto.currentPassword, dto.newPassword, request);
+  changePassword(@CurrentUser() user: ZeroTrustPrincipal, @Body() dto: ChangePasswordDto) {
+    return this.auth.changePassword(user, dto.currentPassword, dto.newPassword);
   }
 
   @Authenticated()

@@ -33,16 +33,16 @@ export class AuthService {
    * One answer for an unknown email, a wrong password, a locked and a disabled account: same status,
    * body and argon2 cost. Only after the password is right does an MFA account learn that a code is missing.
    */
-  async login(email: string, password: string, otp: string | undefined, request: object): Promise<SessionTokens> {
-    const locked = await this.lockout.isLocked(email, request);
+  async login(email: string, password: string, otp: string | undefined): Promise<SessionTokens> {
+    const locked = await this.lockout.isLocked(email);
     const user = await this.users.findWithSecretsByEmail(email);
     const valid = await verifyPassword(user?.passwordHash ?? (await decoyHash()), password);
     if (locked || !user || !valid || user.disabledAt) {
       // Failures count per account name, known or not, so probing unknown names looks the same.
-      if (!locked && !valid) await this.lockout.recordFailure(email, request);
+      if (!locked && !valid) await this.lockout.recordFailure(email);
       throw new UnauthorizedException('Invalid email or password');
     }
-    await this.lockout.recordSuccess(email, request);
+    await this.lockout.recordSuccess(email);
     const authMethods = ['pwd'];
     if (user.mfaEnabled) {
       if (!otp) throw new UnauthorizedException('MFA code required');
@@ -52,27 +52,27 @@ export class AuthService {
       }
       authMethods.push('otp', 'mfa');
     }
-    return this.sessions.create(user.id, { scopes: user.scopes, authMethods }, request);
+    return this.sessions.create(user.id, { scopes: user.scopes, authMethods });
   }
 
-  refresh(refreshToken: string | undefined, request: object): Promise<SessionTokens> {
-    return this.sessions.rotate(refreshToken, request);
+  refresh(refreshToken: string | undefined): Promise<SessionTokens> {
+    return this.sessions.rotate(refreshToken);
   }
 
-  async logout(principal: ZeroTrustPrincipal, request: object): Promise<void> {
-    if (principal.sessionId) await this.sessions.revoke(principal.sessionId, 'logout', request);
+  async logout(principal: ZeroTrustPrincipal): Promise<void> {
+    if (principal.sessionId) await this.sessions.revoke(principal.sessionId, 'logout');
   }
 
-  async logoutAll(principal: ZeroTrustPrincipal, request: object): Promise<void> {
-    await this.sessions.revokeAll(principal.subject, 'logout_all', { request });
+  async logoutAll(principal: ZeroTrustPrincipal): Promise<void> {
+    await this.sessions.revokeAll(principal.subject, 'logout_all');
   }
 
   /** Every other session dies: whoever else held the old password is logged out. */
-  async changePassword(principal: ZeroTrustPrincipal, current: string, next: string, request: object): Promise<void> {
+  async changePassword(principal: ZeroTrustPrincipal, current: string, next: string): Promise<void> {
     const user = await this.users.findWithSecrets(principal.subject);
     if (!user || !(await verifyPassword(user.passwordHash, current))) throw new ForbiddenException('Current password is wrong');
     await this.users.update(user.id, { passwordHash: await hashPassword(next) });
-    await this.sessions.revokeAll(user.id, 'password_changed', { except: principal.sessionId, request });
+    await this.sessions.revokeAll(user.id, 'password_changed', { except: principal.sessionId });
     this.audit.publish({ type: 'password.changed', outcome: 'success', principal: { subject: user.id, sessionId: principal.sessionId } });
   }
 
@@ -100,9 +100,9 @@ export class AuthService {
     return { recoveryCodes: codes };
   }
 
-  async disableUser(userId: string, request: object): Promise<void> {
+  async disableUser(userId: string): Promise<void> {
     await this.users.update(userId, { disabledAt: new Date() });
-    await this.sessions.revokeAll(userId, 'user_disabled', { request });
+    await this.sessions.revokeAll(userId, 'user_disabled');
   }
 
   private async secondFactor(userId: string, secret: string, lastStep: string | null, recoveryHashes: string[], otp: string): Promise<boolean> {

@@ -2,8 +2,10 @@
 export interface ZeroTrustPrincipal {
   /** `sub`: the user or client id. */
   readonly subject: string;
-  /** From `scope` (space-delimited, RFC 9068) or `scp`. */
+  /** What the caller may do, mapped from the token's claims (`scope`, `scp`, Auth0 `permissions`...). */
   readonly scopes: readonly string[];
+  /** Who the caller is in the app's role model, mapped from the token's claims (`roles`, Keycloak `realm_access.roles`...). */
+  readonly roles: readonly string[];
   /** `sid`: the login session the token belongs to, when it has one. */
   readonly sessionId?: string;
   /** `jti`. */

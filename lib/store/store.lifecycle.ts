@@ -1,15 +1,18 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { ZERO_TRUST_STORE } from '../zero-trust.internal-constants.js';
-import type { RedisClientLike, ResolvedZeroTrustConfig } from '../zero-trust.options.js';
+import { Clock } from '../core/clock.js';
+import { ZERO_TRUST_STORE } from './store.internal-constants.js';
+import type { RedisClientLike, StoreConfig } from './store.options.js';
 import { REDIS_CLIENT_OPTIONS, RedisStore } from './redis.store.js';
 import { MemoryStore, type ZeroTrustStore } from './zero-trust-store.js';
 
-/** Builds the store: Redis when `redis` is set (ioredis is loaded only then), memory otherwise. */
-export async function createZeroTrustStore(config: ResolvedZeroTrustConfig): Promise<ZeroTrustStore> {
-  if (config.redis === undefined) return new MemoryStore();
+/** Builds the store: Redis when asked (ioredis is loaded only then), the app's own, or memory. */
+export async function createZeroTrustStore(config: StoreConfig, clock: Clock): Promise<ZeroTrustStore> {
+  const choice = config.store;
+  if (choice.kind === 'memory') return new MemoryStore({ clock });
+  if (choice.kind === 'custom') return choice.store;
   const { Redis } = await import('ioredis');
-  if (typeof config.redis === 'string') return new RedisStore(new Redis(config.redis, REDIS_CLIENT_OPTIONS), config.redisKeyPrefix, true);
-  return new RedisStore(config.redis as RedisClientLike as InstanceType<typeof Redis>, config.redisKeyPrefix, false);
+  if (choice.kind === 'redis-url') return new RedisStore(new Redis(choice.url, REDIS_CLIENT_OPTIONS), config.keyPrefix, true);
+  return new RedisStore(choice.client as RedisClientLike as InstanceType<typeof Redis>, config.keyPrefix, false);
 }
 
 /** Opens and closes the store with the application. */

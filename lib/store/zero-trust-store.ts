@@ -1,3 +1,5 @@
+import { Clock, SystemClock } from '../core/clock.js';
+
 /** The result of one throttled hit, in @nestjs/throttler's terms (times in seconds). */
 export interface ThrottleResult {
   totalHits: number;
@@ -7,7 +9,7 @@ export interface ThrottleResult {
 }
 
 /**
- * Shared state for throttling and lockout. In memory by default; Redis for several instances. Each
+ * The store port: shared state for throttling, lockout and revocation broadcasts. In memory by default; Redis for several instances. Each
  * operation is one round trip, and an implementation must fail fast (never hang a request).
  */
 export interface ZeroTrustStore {
@@ -20,7 +22,10 @@ export interface ZeroTrustStore {
   set(key: string, ttlMs: number): Promise<void>;
   delete(...keys: string[]): Promise<void>;
   close(): Promise<void>;
-  /** Broadcast to every instance sharing the store (none for a single process). */
+  /**
+   * The revocation bus: broadcast to every instance sharing the store. A single-process store has none;
+   * instances then learn of another's revocations within `sessions.revocationCacheTtl`.
+   */
   publish?(channel: string, message: string): Promise<void>;
   subscribe?(channel: string, listener: (message: string) => void): Promise<void>;
 }
@@ -29,11 +34,12 @@ export interface ZeroTrustStore {
 export class MemoryStore implements ZeroTrustStore {
   private readonly entries = new Map<string, { count: number; expiresAt: number }>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly clock: () => number;
 
-  constructor(
-    private readonly maxKeys = 100_000,
-    private readonly clock: () => number = Date.now,
-  ) {
+  constructor(options: { maxKeys?: number; clock?: Clock } = {}) {
+    const clock = options.clock ?? new SystemClock();
+    this.clock = () => clock.now();
+    this.maxKeys = options.maxKeys ?? 100_000;
     this.sweeper = setInterval(() => this.sweep(), 10_000);
     this.sweeper.unref();
   }
@@ -76,6 +82,8 @@ export class MemoryStore implements ZeroTrustStore {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
   }
+
+  private readonly maxKeys: number;
 
   private bump(key: string, windowMs: number, now: number): number {
     const entry = this.live(key, now);

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
-import { describeRequest } from '../http/request-context.js';
-import { ZERO_TRUST_CONFIG } from '../zero-trust.internal-constants.js';
-import type { ResolvedZeroTrustConfig } from '../zero-trust.options.js';
+import { Clock } from '../core/clock.js';
+import { STORE_CONFIG } from './store.internal-constants.js';
+import type { StoreConfig } from './store.options.js';
 
 const REPORT_INTERVAL_MS = 10_000;
 
@@ -13,17 +13,18 @@ const REPORT_INTERVAL_MS = 10_000;
 @Injectable()
 export class StoreFailurePolicy {
   private readonly logger = new Logger('ZeroTrustModule');
-  private lastReport = 0;
+  private lastReport = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly audit: AuditService,
-    @Inject(ZERO_TRUST_CONFIG) private readonly config: ResolvedZeroTrustConfig,
+    @Inject(STORE_CONFIG) private readonly config: StoreConfig,
+    private readonly clock: Clock,
   ) {}
 
   /** Throws when the endpoint kind fails closed; returns when it fails open. */
-  handle(error: unknown, kind: 'auth' | 'default', request?: object): void {
+  handle(error: unknown, kind: 'auth' | 'default'): void {
     const mode = this.config.onStoreFailure[kind];
-    const now = Date.now();
+    const now = this.clock.now();
     if (now - this.lastReport >= REPORT_INTERVAL_MS) {
       this.lastReport = now;
       this.logger.error(`The rate-limit store failed (${(error as Error)?.message ?? error}); failing ${mode} on ${kind} endpoints.`);
@@ -31,7 +32,6 @@ export class StoreFailurePolicy {
         type: 'store.unavailable',
         outcome: 'failure',
         reason: mode === 'closed' ? 'fail_closed' : 'fail_open',
-        ...(request ? describeRequest(request) : {}),
         details: { endpoints: kind },
       });
     }

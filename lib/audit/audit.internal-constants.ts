@@ -1,0 +1,2 @@
+/** The resolved audit options (`AuditConfig`). */
+export const AUDIT_CONFIG = Symbol('zero-trust:audit-config');

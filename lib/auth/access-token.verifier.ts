@@ -1,0 +1,120 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '../core/clock.js';
+import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
+import { AccessTokenRejection } from './access-token-rejection.js';
+import { AUTH_CONFIG } from './auth.internal-constants.js';
+import type { AuthConfig } from './auth.options.js';
+import { JwksKeySource } from './external-issuer.js';
+import { decodeJws, type JwsAlgorithm, verifyJwsSignature } from './jws.js';
+import { type ClaimsMapper, PrincipalClaims } from './principal-claims.js';
+import { SessionCheck } from './session-check.port.js';
+
+/** RFC 9068 §2.1: access tokens are typed, so an ID token or any other JWT is never taken for one. */
+const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
+/**
+ * Headers that tell a verifier where to find a key (RFC 8725 §3.10 / CVE-2018-0114): the key must
+ * come from our configuration only, so a token carrying any of them is refused outright.
+ */
+const KEY_LOCATING_HEADERS = ['jku', 'jwk', 'x5u', 'x5c'] as const;
+const OWN_CLAIMS = PrincipalClaims.standard();
+
+/**
+ * Verifies access tokens, each check in the order an attacker would probe them, each failure with its
+ * own typed reason: header policy before any key is chosen, the key bound to its issuer and algorithm,
+ * the signature, then the claims (`exp`, `nbf`, `iat`, `iss`, `aud`, a maximum lifetime) and the session.
+ */
+@Injectable()
+export class AccessTokenVerifier {
+  private readonly external: ReadonlyMap<string, JwksKeySource>;
+
+  constructor(
+    @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
+    private readonly sessions: SessionCheck,
+    private readonly clock: Clock,
+  ) {
+    this.external = new Map(config.externalIssuers.map((issuer) => [issuer.issuer, new JwksKeySource(issuer, clock)]));
+  }
+
+  async verify(rawToken: string): Promise<ZeroTrustPrincipal> {
+    const token = decodeJws(rawToken);
+    const { header, claims } = token;
+    for (const name of KEY_LOCATING_HEADERS) {
+      if (name in header) throw new AccessTokenRejection('forbidden_header', `header "${name}" is not accepted`);
+    }
+    // RFC 7515 §4.1.11: a recipient must reject a token whose `crit` names an extension it does not implement. We implement none.
+    if ('crit' in header) throw new AccessTokenRejection('unsupported_crit', 'critical header extensions are not supported');
+    if (typeof claims.iss !== 'string') throw new AccessTokenRejection('missing_claim', 'iss is required');
+    // The unverified `iss` only picks whose keys to try; the signature then holds the token to that issuer.
+    const own = claims.iss === this.config.issuer;
+    const source = own ? undefined : this.external.get(claims.iss);
+    if (!own && !source) throw new AccessTokenRejection('wrong_issuer', 'unknown issuer');
+    const allowed: readonly string[] = source ? source.issuer.algorithms : this.config.algorithms;
+    if (typeof header.alg !== 'string' || !allowed.includes(header.alg)) {
+      throw new AccessTokenRejection('algorithm_not_allowed', `alg ${JSON.stringify(header.alg)} is not allowed`);
+    }
+    const alg = header.alg as JwsAlgorithm;
+    const typeRequired = source ? source.issuer.requireAccessTokenType : true;
+    if (typeRequired && (typeof header.typ !== 'string' || !ACCESS_TOKEN_TYPES.has(header.typ.toLowerCase()))) {
+      throw new AccessTokenRejection('wrong_type', `typ ${JSON.stringify(header.typ)} is not at+jwt`);
+    }
+    // After the header policy, so `alg: none` with no signature is reported as the algorithm it is.
+    if (token.signature.length === 0) throw new AccessTokenRejection('malformed', 'the signature is missing');
+    const key = source ? await source.find(header.kid, alg) : this.config.keyRing.find(header.kid, alg);
+    if (!key) throw new AccessTokenRejection('unknown_key', 'no configured key matches kid and alg');
+    if (!verifyJwsSignature(token, alg, key.verifyKey)) throw new AccessTokenRejection('bad_signature', 'the signature does not verify');
+    return this.checkClaims(claims, source?.issuer.claims ?? OWN_CLAIMS, source ? source.issuer.audiences : this.config.audiences, source ? source.issuer.maxTokenLifetime : this.config.maxTokenLifetime);
+  }
+
+  private async checkClaims(
+    claims: Readonly<Record<string, unknown>>,
+    mapper: ClaimsMapper,
+    audiences: readonly string[],
+    maxLifetime: number,
+  ): Promise<ZeroTrustPrincipal> {
+    const { exp, iat, nbf, sub, iss } = claims;
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new AccessTokenRejection('missing_claim', 'exp is required');
+    if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new AccessTokenRejection('missing_claim', 'iat is required');
+    if (typeof sub !== 'string' || sub === '') throw new AccessTokenRejection('missing_claim', 'sub is required');
+    if (claims.aud === undefined) throw new AccessTokenRejection('missing_claim', 'aud is required');
+    const tokenAudiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!tokenAudiences.some((aud) => typeof aud === 'string' && audiences.includes(aud))) {
+      throw new AccessTokenRejection('wrong_audience', 'audience not accepted for this issuer');
+    }
+    const now = this.clock.now() / 1000;
+    const tolerance = this.config.clockTolerance;
+    if (exp + tolerance <= now) throw new AccessTokenRejection('expired', 'the token has expired');
+    if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + tolerance)) throw new AccessTokenRejection('not_yet_valid', 'nbf is in the future');
+    if (iat > now + tolerance) throw new AccessTokenRejection('issued_in_future', 'iat is in the future');
+    // A stolen signing key or a misconfigured issuer could mint long-lived tokens; cap what we accept.
+    if (exp - iat > maxLifetime) throw new AccessTokenRejection('lifetime_exceeded', `exp - iat exceeds ${maxLifetime}s`);
+    const mapped = mapper(claims);
+    const principal: ZeroTrustPrincipal = Object.freeze({
+      subject: mapped.subject ?? sub,
+      scopes: Object.freeze([...mapped.scopes]),
+      roles: Object.freeze([...mapped.roles]),
+      sessionId: typeof claims.sid === 'string' ? claims.sid : undefined,
+      tokenId: typeof claims.jti === 'string' ? claims.jti : undefined,
+      issuer: iss as string,
+      authMethods: Object.freeze(Array.isArray(claims.amr) ? claims.amr.filter((m): m is string => typeof m === 'string') : []),
+      expiresAt: exp,
+      claims: Object.freeze({ ...claims }),
+    });
+    await this.assertStillValid(principal);
+    return principal;
+  }
+
+  /**
+   * What must be asked again on every request, even for a token whose signature was verified before:
+   * has it expired, and (for our own tokens, with sessions on) is its session still live? Revocation
+   * must hold before expiry.
+   */
+  async assertStillValid(principal: ZeroTrustPrincipal): Promise<void> {
+    if (principal.expiresAt + this.config.clockTolerance <= this.clock.now() / 1000) {
+      throw new AccessTokenRejection('expired', 'the token has expired');
+    }
+    if (principal.issuer === this.config.issuer && this.sessions.enabled) {
+      if (!principal.sessionId) throw new AccessTokenRejection('missing_session', 'sessions are enabled and the token has no sid');
+      if (!(await this.sessions.isActive(principal.sessionId))) throw new AccessTokenRejection('session_revoked', 'the session was revoked or expired');
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import { createHmac, KeyObject, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
+import { AccessTokenRejection } from './access-token-rejection.js';
+
+/** Algorithms of signed tokens this module implements. `none` is not representable on purpose. */
+export type JwsAlgorithm = 'ES256' | 'RS256' | 'EdDSA' | 'HS256';
+
+export interface DecodedJws {
+  readonly header: Readonly<Record<string, unknown>>;
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** `base64url(header) . base64url(payload)`: the bytes the signature covers. */
+  readonly signingInput: string;
+  readonly signature: Buffer;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+function decodePart(part: string, what: string): Record<string, unknown> {
+  if (!BASE64URL.test(part)) throw new AccessTokenRejection('malformed', `${what} is not base64url`);
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+  } catch {
+    throw new AccessTokenRejection('malformed', `${what} is not JSON`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new AccessTokenRejection('malformed', `${what} is not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/** Splits a JWS compact serialization (RFC 7515 §7.1) without trusting any of it yet. */
+export function decodeJws(token: string): DecodedJws {
+  const parts = token.split('.');
+  if (parts.length !== 3) throw new AccessTokenRejection('malformed', 'not a JWS compact serialization');
+  if (!BASE64URL.test(parts[2])) throw new AccessTokenRejection('malformed', 'the signature is not base64url');
+  return {
+    header: decodePart(parts[0], 'header'),
+    claims: decodePart(parts[1], 'payload'),
+    signingInput: `${parts[0]}.${parts[1]}`,
+    signature: Buffer.from(parts[2], 'base64url'),
+  };
+}
+
+/**
+ * Checks the signature with the one key and algorithm the configuration bound together (RFC 8725
+ * §3.1): the token's `alg` only selects among them, it never decides how a key is used.
+ */
+export function verifyJwsSignature(token: DecodedJws, alg: JwsAlgorithm, key: KeyObject): boolean {
+  const data = Buffer.from(token.signingInput, 'ascii');
+  switch (alg) {
+    case 'ES256':
+      // JWS carries ECDSA signatures as r||s (RFC 7518 §3.4), 64 bytes for P-256; anything else is forged or truncated.
+      return token.signature.length === 64 && cryptoVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, token.signature);
+    case 'RS256':
+      return cryptoVerify('sha256', data, key, token.signature);
+    case 'EdDSA':
+      return cryptoVerify(null, data, key, token.signature);
+    case 'HS256': {
+      const expected = createHmac('sha256', key).update(data).digest();
+      return expected.length === token.signature.length && timingSafeEqual(expected, token.signature);
+    }
+  }
+}
+
+/** Signs `claims` as a compact JWS with the header given. */
+export function signJws(header: Record<string, unknown>, claims: Record<string, unknown>, alg: JwsAlgorithm, key: KeyObject): string {
+  const input = `${Buffer.from(JSON.stringify({ ...header, alg })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const data = Buffer.from(input, 'ascii');
+  let signature: Buffer;
+  switch (alg) {
+    case 'ES256':
+      signature = cryptoSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
+      break;
+    case 'RS256':
+      signature = cryptoSign('sha256', data, key);
+      break;
+    case 'EdDSA':
+      signature = cryptoSign(null, data, key);
+      break;
+    case 'HS256':
+      signature = createHmac('sha256', key).update(data).digest();
+      break;
+  }
+  return `${input}.${signature.toString('base64url')}`;
+}

@@ -1,0 +1,2 @@
+/** A TypeORM entity class. */
+export type EntityClass = abstract new (...args: never[]) => object;

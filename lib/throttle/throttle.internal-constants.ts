@@ -1,0 +1,2 @@
+/** The resolved rate-limit and lockout options (`ThrottleConfig`). */
+export const THROTTLE_CONFIG = Symbol('zero-trust:throttle-config');
