@@ -1,5 +1,5 @@
-// Copies what tsc does not: collection.json, each schematic's schema.json and files/ templates, and the
-// application template, which is the package's own sample (sample/src) plus the project files around it.
+// Copies what tsc does not: collection.json, and each schematic's schema.json and files/ templates
+// (rendered at generation time by template()/move(); never compiled here).
 import { cpSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ for (const entry of readdirSync(source)) {
   const folder = join(source, entry);
   if (!statSync(folder).isDirectory()) continue;
   for (const asset of ['schema.json', 'files']) {
+    // A template removed from the sources must not survive in dist from an earlier build.
+    rmSync(join(target, entry, asset), { recursive: true, force: true });
     try {
       cpSync(join(folder, asset), join(target, entry, asset), { recursive: true });
     } catch (error) {
@@ -18,7 +20,3 @@ for (const entry of readdirSync(source)) {
     }
   }
 }
-const application = join(target, 'application', 'files');
-rmSync(application, { recursive: true, force: true });
-cpSync(join(source, 'application', 'files-static'), application, { recursive: true });
-cpSync(fileURLToPath(new URL('../sample/src/', import.meta.url)), join(application, 'src'), { recursive: true });

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TokenService } from 'nestjs-zero-trust';
+import { ManualClock, TokenService } from 'nestjs-zero-trust';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { es256, forgeToken, nowSeconds, rs256 } from '../support/jwt-forge.js';
@@ -62,7 +62,9 @@ describe('external OIDC issuer', () => {
   afterAll(() => new Promise((resolve) => jwks?.close(resolve)));
 
   it('accepts its tokens with keys fetched from the configured URI, cached, and follows its key rotation', async () => {
+    const clock = new ManualClock();
     const { app, audit } = await createProbeApp('express', {
+      clock,
       keys: [{ kid: 'k1', alg: 'ES256', privateKey: own.privateKey }],
       externalIssuers: [{ issuer: IDP, jwksUri: jwksUrl, audience: IDP_AUDIENCE, minRefetchInterval: 1 }],
     });
@@ -78,8 +80,8 @@ describe('external OIDC issuer', () => {
       await get(idpToken('p2')).expect(401);
       expect(audit.last('auth.failure')?.reason).toBe('unknown_key');
       expect(fetches).toBe(1);
-      // ...after it, one refetch picks the new key up.
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // ...after it (the injected clock moves, nobody sleeps), one refetch picks the new key up.
+      clock.advance(1100);
       await get(idpToken('p2')).expect(200);
       expect(fetches).toBe(2);
       await get(idpToken('not-published')).expect(401);

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Module, Param, Patch, Post, Put, Query } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Min } from 'class-validator';
 import {
@@ -150,13 +150,18 @@ export class AdminController {
   }
 }
 
-export async function createAuthzApp(platform: Platform, options: Partial<ZeroTrustModuleOptions> = {}, controllers: Array<new () => object> = [ProjectsController, AdminController]) {
+export async function createAuthzApp(
+  platform: Platform,
+  options: Partial<ZeroTrustModuleOptions> = {},
+  controllers: Array<new () => object> = [ProjectsController, AdminController],
+  database: Partial<Pick<TypeOrmModuleOptions, 'logger' | 'logging'>> = {},
+) {
   const audit = new CaptureAuditSink();
   @Module({
     imports: [
       // This suite probes other users' ids on purpose; the anomaly rule that blocks such probing has its own test.
       ZeroTrustModule.forRoot({ issuer: 'https://issuer.test', audience: 'authz', auditSinks: [audit], anomalyRules: false, ...options }),
-      TypeOrmModule.forRoot({ type: 'postgres', driver: new PGliteDriver().driver, entities: [Project, Task], synchronize: true, retryAttempts: 0 }),
+      TypeOrmModule.forRoot({ type: 'postgres', driver: new PGliteDriver().driver, entities: [Project, Task], synchronize: true, retryAttempts: 0, ...database } as TypeOrmModuleOptions),
     ],
     controllers,
   })

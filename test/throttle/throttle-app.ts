@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Module, Post, Req, UnauthorizedException } from '@nestjs/common';
+import { Body, Controller, HttpCode, Module, Post, UnauthorizedException } from '@nestjs/common';
 import { IsString, MaxLength } from 'class-validator';
 import { AccountLockoutService, AuthThrottle, Public, ZeroTrustModule, type ZeroTrustModuleOptions } from 'nestjs-zero-trust';
 import { CaptureAuditSink } from '../support/capture-audit.sink.js';
@@ -25,14 +25,14 @@ export class LoginController {
   @AuthThrottle()
   @Post('login')
   @HttpCode(200)
-  async login(@Body() body: LoginBody, @Req() request: object) {
-    const locked = await this.lockout.isLocked(body.email, request);
+  async login(@Body() body: LoginBody) {
+    const locked = await this.lockout.isLocked(body.email);
     const valid = body.password === RIGHT_PASSWORD;
     if (locked || !valid) {
-      if (!locked) await this.lockout.recordFailure(body.email, request);
+      if (!locked) await this.lockout.recordFailure(body.email);
       throw new UnauthorizedException('Invalid email or password');
     }
-    await this.lockout.recordSuccess(body.email, request);
+    await this.lockout.recordSuccess(body.email);
     return { ok: true };
   }
 }

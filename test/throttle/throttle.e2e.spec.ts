@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { TokenService } from 'nestjs-zero-trust';
+import { ManualClock, TokenService } from 'nestjs-zero-trust';
 import { DEFAULT_SECURITY_HEADERS } from '../../lib/http/security-headers.js';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -69,7 +69,9 @@ describe.each(PLATFORMS)('rate limits and lockout, in memory (%s)', (platform) =
   });
 
   it('locks an account after failed logins from many addresses, answering like a wrong password, then unlocks', async () => {
+    const clock = new ManualClock();
     ({ app, audit } = await createThrottleApp(platform, {
+      clock,
       trustProxy: ['127.0.0.1', '::1'],
       throttle: { auth: { limit: 100, window: 60 } },
       lockout: { threshold: 3, window: 60, duration: 1, maxDuration: 4 },
@@ -83,7 +85,7 @@ describe.each(PLATFORMS)('rate limits and lockout, in memory (%s)', (platform) =
     expect(lockedRight.body).toEqual(wrong.body);
     // Another account is not affected.
     await login('bystander@example.com', RIGHT_PASSWORD, from(52)).expect(200);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    clock.advance(1100);
     await login('victim@example.com', RIGHT_PASSWORD, from(53)).expect(200);
     // The next lock within a day lasts twice as long.
     for (let i = 0; i < 3; i++) await login('victim@example.com', 'guess', from(60 + i)).expect(401);

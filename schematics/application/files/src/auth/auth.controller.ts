@@ -1,0 +1,99 @@
+import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import {
+  AuthThrottle,
+  Authenticated,
+  clearedRefreshCookie,
+  CurrentUser,
+  Public,
+  readRefreshToken,
+  refreshCookie,
+  RequireMfa,
+  type SessionTokens,
+  type ZeroTrustPrincipal,
+} from 'nestjs-zero-trust';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { AuthService } from './auth.service.js';
+import { ChangePasswordDto, LoginDto, MfaCodeDto, RefreshDto, RegisterDto } from './credentials.dto.js';
+
+type HttpRequest = { headers: IncomingHttpHeaders };
+type HttpResponse = { raw?: ServerResponse } & Partial<ServerResponse>;
+
+/** Express gives Nest the Node.js response; Fastify wraps it in `.raw`. */
+const setCookie = (response: HttpResponse, value: string) => (response.raw ?? (response as ServerResponse)).setHeader('Set-Cookie', value);
+
+/** In cookie mode the refresh token never appears in a body a script could read. */
+function deliver(tokens: SessionTokens, cookie: boolean, response: HttpResponse) {
+  if (!cookie) return tokens;
+  setCookie(response, refreshCookie(tokens.refreshToken, tokens.refreshExpiresIn));
+  const { refreshToken: _inCookie, ...rest } = tokens;
+  return rest;
+}
+
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @AuthThrottle()
+  @Post('register')
+  register(@Body() dto: RegisterDto) {
+    return this.auth.register(dto.email, dto.password);
+  }
+
+  @Public()
+  @AuthThrottle()
+  @Post('login')
+  @HttpCode(200)
+  async login(@Body() dto: LoginDto, @Res({ passthrough: true }) response: HttpResponse) {
+    const tokens = await this.auth.login(dto.email, dto.password, dto.otp);
+    return deliver(tokens, dto.refreshTransport === 'cookie', response);
+  }
+
+  @Public()
+  @AuthThrottle()
+  @Post('refresh')
+  @HttpCode(200)
+  async refresh(@Body() dto: RefreshDto, @Req() request: HttpRequest, @Res({ passthrough: true }) response: HttpResponse) {
+    const { token, fromCookie } = readRefreshToken(request.headers, dto);
+    return deliver(await this.auth.refresh(token), fromCookie, response);
+  }
+
+  @Authenticated()
+  @Post('logout')
+  @HttpCode(204)
+  async logout(@CurrentUser() user: ZeroTrustPrincipal, @Res({ passthrough: true }) response: HttpResponse) {
+    await this.auth.logout(user);
+    setCookie(response, clearedRefreshCookie());
+  }
+
+  @Authenticated()
+  @Post('logout-all')
+  @HttpCode(204)
+  async logoutAll(@CurrentUser() user: ZeroTrustPrincipal, @Res({ passthrough: true }) response: HttpResponse) {
+    await this.auth.logoutAll(user);
+    setCookie(response, clearedRefreshCookie());
+  }
+
+  @RequireMfa()
+  @AuthThrottle()
+  @Post('password')
+  @HttpCode(204)
+  changePassword(@CurrentUser() user: ZeroTrustPrincipal, @Body() dto: ChangePasswordDto) {
+    return this.auth.changePassword(user, dto.currentPassword, dto.newPassword);
+  }
+
+  @Authenticated()
+  @AuthThrottle()
+  @Post('mfa/enroll')
+  enroll(@CurrentUser() user: ZeroTrustPrincipal) {
+    return this.auth.enrollMfa(user);
+  }
+
+  @Authenticated()
+  @AuthThrottle()
+  @Post('mfa/confirm')
+  @HttpCode(200)
+  confirm(@CurrentUser() user: ZeroTrustPrincipal, @Body() dto: MfaCodeDto) {
+    return this.auth.confirmMfa(user, dto.code);
+  }
+}

@@ -1,0 +1,66 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { createSign, generateKeyPairSync } from 'node:crypto';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppModule } from '../src/app.module.js';
+
+// A throwaway embedded database for this run (see .env.example).
+process.env.PGLITE_DATA_DIR = 'memory://';
+const PASSWORD = 'correct horse battery';
+const json = { 'Content-Type': 'application/json' };
+const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+describe('zero-trust defaults of this API', () => {
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+  const login = async (email: string) => (await http.post('/auth/login').set(json).send({ email, password: PASSWORD }).expect(200)).body.accessToken as string;
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    http = request(app.getHttpServer());
+    for (const email of ['a@example.com', 'b@example.com']) await http.post('/auth/register').set(json).send({ email, password: PASSWORD }).expect(201);
+  });
+  afterAll(() => app?.close());
+
+  it('answers 401 without a token, with the security headers', async () => {
+    const response = await http.get('/notes').expect(401);
+    expect(response.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(response.headers['strict-transport-security']).toContain('preload');
+  });
+
+  it('refuses forged tokens: alg none, another key, a changed payload', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: 'http://localhost:3000', aud: '<%= name %>', sub: 'someone', iat: now, exp: now + 300 };
+    const none = `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64(claims)}.`;
+    const input = `${b64({ alg: 'ES256', typ: 'at+jwt' })}.${b64(claims)}`;
+    const signer = createSign('sha256').update(input);
+    const otherKey = `${input}.${signer.sign({ key: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+    for (const token of [none, otherKey]) await http.get('/notes').set('Authorization', `Bearer ${token}`).expect(401);
+    const [h, , s] = (await login('a@example.com')).split('.');
+    await http.get('/notes').set('Authorization', `Bearer ${h}.${b64({ ...claims, sub: 'admin' })}.${s}`).expect(401);
+  });
+
+  it('refuses extra fields (mass assignment) and stores nothing', async () => {
+    const token = await login('a@example.com');
+    await http.post('/notes').set('Authorization', `Bearer ${token}`).set(json).send({ title: 't', body: 'b', ownerId: 'x' }).expect(400);
+    expect((await http.get('/notes').set('Authorization', `Bearer ${token}`).expect(200)).body).toEqual([]);
+  });
+
+  it("never shows one user another user's note", async () => {
+    const a = await login('a@example.com');
+    const b = await login('b@example.com');
+    const note = (await http.post('/notes').set('Authorization', `Bearer ${a}`).set(json).send({ title: 'mine', body: 'secret' }).expect(201)).body;
+    await http.get(`/notes/${note.id}`).set('Authorization', `Bearer ${b}`).expect(404);
+    await http.delete(`/notes/${note.id}`).set('Authorization', `Bearer ${b}`).expect(404);
+    await http.get(`/notes/${note.id}`).set('Authorization', `Bearer ${a}`).expect(200);
+  });
+
+  it('rate-limits bursts on the login route', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await http.post('/auth/login').set(json).send({ email: `x${i}@example.com`, password: 'wrong password!!' })).status);
+    expect(statuses).toContain(429);
+  });
+});

@@ -1,0 +1,9 @@
+/** Options of the `resource` schematic (`nest g -c nestjs-zero-trust resource <name>`; see schema.json). */
+export interface ResourceOptions {
+  /** Singular resource name, e.g. `task` or `invoice-line`. */
+  name: string;
+  /** Folder of the application's sources; the Nest CLI passes the project's. Default `src`. */
+  sourceRoot?: string;
+  /** Leave the resource's BOLA e2e test out. */
+  skipTests?: boolean;
+}
