@@ -4,30 +4,27 @@
 // Module and options
 export { ZeroTrustModule } from './zero-trust.module.js';
 export type { ZeroTrustModuleOptions } from './zero-trust.options.js';
-export type { ZeroTrustEnhancers, ZeroTrustModuleExtras } from './zero-trust.module-definition.js';
+export type { ZeroTrustEnhancers } from './zero-trust.module-definition.js';
 export { ZeroTrustConfigurationError } from './core/zero-trust-configuration.error.js';
 export { Clock, ManualClock } from './core/clock.js';
 export type { ZeroTrustPrincipal } from './core/principal.interface.js';
 export { RequestContexts } from './core/request-context.js';
-export type { RequestContext } from './core/request-context.js';
 
 // Authentication
 export { Public } from './auth/public.decorator.js';
 export { CurrentUser } from './auth/current-user.decorator.js';
 export { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 export { TokenService } from './auth/token.service.js';
-export type { AccessTokenRequest, IssuedAccessToken } from './auth/token.service.js';
 export type { SigningKeyOptions, AccessTokenAlgorithm } from './auth/key-ring.js';
 export type { ExternalIssuerOptions } from './auth/external-issuer.js';
 export { PrincipalClaims } from './auth/principal-claims.js';
-export type { ClaimsMapper, MappedClaims } from './auth/principal-claims.js';
-export type { AuthFailureReason } from './auth/access-token-rejection.js';
+export type { ClaimsMapper } from './auth/principal-claims.js';
 
 // Sessions
 export { SessionService } from './sessions/session.service.js';
-export type { NewSession, SessionTokens } from './sessions/session.service.js';
+export type { SessionTokens } from './sessions/session.service.js';
 export { ZeroTrustSessions1732000100000 } from './sessions/zero-trust-sessions.migration.js';
-export { REFRESH_COOKIE_NAME, clearedRefreshCookie, readRefreshToken, refreshCookie } from './sessions/refresh-cookie.js';
+export { clearedRefreshCookie, readRefreshToken, refreshCookie } from './sessions/refresh-cookie.js';
 
 // Multi-factor authentication
 export { RequireMfa } from './mfa/require-mfa.decorator.js';
@@ -38,7 +35,7 @@ export { Authenticated } from './authz/authenticated.decorator.js';
 export { Scopes } from './authz/scopes.decorator.js';
 export { Roles } from './authz/roles.decorator.js';
 export { OwnsResource } from './authz/owns-resource.decorator.js';
-export type { OwnsResourceOptions, ParentResourceOptions } from './authz/owns-resource.decorator.js';
+export type { OwnsResourceOptions } from './authz/owns-resource.decorator.js';
 export { OwnedResource } from './authz/owned-resource.decorator.js';
 export { Owned } from './authz/owned.decorator.js';
 export { OwnedRepository } from './authz/owned.repository.js';
@@ -54,7 +51,6 @@ export type { ZeroTrustStore, ThrottleResult } from './store/zero-trust-store.js
 
 // Database: least privilege and row-level security
 export { LeastPrivilegeRoleMigration } from './database/least-privilege-role.migration.js';
-export type { LeastPrivilegeOptions } from './database/least-privilege-role.migration.js';
 export { scramSha256Verifier } from './database/scram-verifier.js';
 export { exclusivePGliteDriver } from './database/exclusive-pglite.driver.js';
 export { RlsContext } from './database/rls-context.js';
@@ -69,7 +65,7 @@ export { ZeroTrustValidationPipe } from './validation/zero-trust-validation.pipe
 
 // Audit and monitoring
 export { AuditService } from './audit/audit.service.js';
-export type { AuditEvent, AuditEventType } from './audit/audit-event.interface.js';
+export type { AuditEvent } from './audit/audit-event.interface.js';
 export type { AuditSink } from './audit/audit-sink.interface.js';
 export { LoggerAuditSink } from './audit/logger-audit.sink.js';
 export { MemoryAuditSink } from './audit/memory-audit.sink.js';

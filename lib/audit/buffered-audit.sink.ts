@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { integer, object, seconds } from '../core/option-schema.js';
 import type { AuditEvent } from './audit-event.interface.js';
 import type { AuditSink } from './audit-sink.interface.js';
 
@@ -12,9 +13,15 @@ export interface BufferedAuditSinkOptions {
   maxQueue?: number;
   /** Events per write. Default 100. */
   batchSize?: number;
-  /** Longest an event waits before a write, in milliseconds. Default 1000. */
-  flushIntervalMs?: number;
+  /** Longest an event waits before a write, in seconds. Default 1. */
+  flushInterval?: number;
 }
+
+const bufferedSinkOptions = object({
+  maxQueue: integer({ min: 1, max: 10_000_000, default: 10_000 }),
+  batchSize: integer({ min: 1, max: 10_000, default: 100 }),
+  flushInterval: seconds({ min: 0.01, max: 3600, default: 1 }),
+});
 
 export interface AuditSinkStats {
   queued: number;
@@ -42,9 +49,10 @@ export class BufferedAuditSink implements AuditSink {
     private readonly inner: BatchAuditSink,
     options: BufferedAuditSinkOptions = {},
   ) {
-    this.maxQueue = options.maxQueue ?? 10_000;
-    this.batchSize = options.batchSize ?? 100;
-    this.timer = setInterval(() => void this.flush(), options.flushIntervalMs ?? 1000);
+    const resolved = bufferedSinkOptions.parse(options, 'BufferedAuditSink options');
+    this.maxQueue = resolved.maxQueue;
+    this.batchSize = resolved.batchSize;
+    this.timer = setInterval(() => void this.flush(), resolved.flushInterval * 1000);
     this.timer.unref();
   }
 

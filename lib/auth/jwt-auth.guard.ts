@@ -42,16 +42,17 @@ export class JwtAuthGuard extends AuthGuard() {
     }
     const plan = this.plans.of(context);
     const request = this.getRequest(context) as HttpRequest;
-    const requestContext = RequestContexts.of(request);
-    requestContext.route ??= request.route?.path ?? request.routeOptions?.url;
-    if (this.isPublic(plan)) return true;
-    const started = performance.now();
-    try {
-      if (await this.fromCache(request, requestContext)) return true;
-      return (await super.canActivate(context)) as boolean;
-    } finally {
-      this.observer.observeVerification((performance.now() - started) / 1000, requestContext.principal ? 'success' : 'failure');
-    }
+    return RequestContexts.within(request, async (requestContext) => {
+      requestContext.route ??= request.route?.path ?? request.routeOptions?.url;
+      if (this.isPublic(plan)) return true;
+      const started = performance.now();
+      try {
+        if (await this.fromCache(request, requestContext)) return true;
+        return (await super.canActivate(context)) as boolean;
+      } finally {
+        this.observer.observeVerification((performance.now() - started) / 1000, requestContext.principal ? 'success' : 'failure');
+      }
+    });
   }
 
   /** Whether the route skips authentication: `@Public()`, read from the route's plan. */

@@ -59,9 +59,13 @@ export class AuthorizationGuard implements CanActivate {
     plans.register(AUTHZ_PLAN);
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<{ params?: Record<string, unknown> }>();
-    const requestContext = RequestContexts.of(request);
+    // Inside the request's context, so the ownership lookup joins its row-level-security transaction.
+    return RequestContexts.within(request, (requestContext) => this.authorize(context, request, requestContext));
+  }
+
+  protected async authorize(context: ExecutionContext, request: { params?: Record<string, unknown> }, requestContext: RequestContext): Promise<boolean> {
     const plan = this.plans.of(context);
     if (plan.get(AUTH_PLAN).isPublic) return true;
     // Fails closed even if a replaced authentication guard let a request through without a principal.

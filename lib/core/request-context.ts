@@ -65,6 +65,15 @@ export const RequestContexts = {
   run<T>(context: RequestContext, work: () => T): T {
     return storage.run(context, work);
   },
+
+  /**
+   * Runs `work` inside the context of `request`. Guards use it: on Fastify they run after the body
+   * parser, whose stream events do not carry the store the middleware set.
+   */
+  within<T>(request: object, work: (context: RequestContext) => T): T {
+    const context = RequestContexts.of(request);
+    return storage.getStore() === context ? work(context) : storage.run(context, () => work(context));
+  },
 };
 
 /** A typed per-request slot owned by one feature. */

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { seconds } from '../core/option-schema.js';
 
 /** The part of a PGlite instance the driver uses (so the package needs no PGlite import). */
 export interface PGliteLike {
@@ -14,7 +15,7 @@ type Callback = (error: Error | null, result?: unknown) => void;
  * single PostgreSQL session: a pool that shares it lets two requests' transactions interleave, so one
  * request's `set_config(..., true)` (the row-level-security user) or SET ROLE would apply to the
  * other's queries. Here a checkout waits for the previous one to be released; a caller that waits
- * longer than `waitTimeoutMs` gets an error instead of hanging (e.g. code that opens a second
+ * longer than `waitTimeout` seconds gets an error instead of hanging (e.g. code that opens a second
  * connection while holding one).
  *
  * `driver: exclusivePGliteDriver(await PGlite.create(dataDir))` in the DataSource options (type `postgres`).
@@ -28,8 +29,8 @@ export interface PGliteDriver {
   };
 }
 
-export function exclusivePGliteDriver(db: PGliteLike, options: { waitTimeoutMs?: number } = {}): PGliteDriver {
-  const waitTimeoutMs = options.waitTimeoutMs ?? 10_000;
+export function exclusivePGliteDriver(db: PGliteLike, options: { waitTimeout?: number } = {}): PGliteDriver {
+  const waitTimeoutMs = seconds({ min: 0.01, max: 600, default: 10 }).parse(options.waitTimeout, 'exclusivePGliteDriver().waitTimeout') * 1000;
   let tail: Promise<void> = Promise.resolve();
 
   /** Resolves with a release function once every earlier holder has released. */

@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../audit/audit-event.interface.js';
+import { integer, object, oneOf, seconds } from '../core/option-schema.js';
 
 export type AnomalyAction = 'none' | 'revoke_session' | 'block';
 
@@ -46,13 +47,25 @@ class Windows<T> {
 
 const PROBE_REASONS = new Set(['not_owner', 'not_found', 'parent_mismatch']);
 
+const bolaProbeOptions = object({
+  /** Ownership denials of one principal that make a probe. Default 10. */
+  threshold: integer({ min: 2, max: 10_000, default: 10 }),
+  /** Window they are counted in, in seconds. Default 60. */
+  window: seconds({ min: 1, max: 86_400, default: 60 }),
+  /** What to do: revoke the session used (default), block the principal, or only report. */
+  action: oneOf<AnomalyAction>(['revoke_session', 'block', 'none'], { default: 'revoke_session' }),
+  /** How long a block lasts, in seconds (also when a session cannot be revoked). Default 900. */
+  block: seconds({ min: 1, max: 7 * 86_400, default: 900 }),
+});
+
 /**
  * Object-id probing (OWASP API1): one principal collecting `threshold` ownership denials within
- * `windowMs`. Default action: revoke the session it used.
+ * `window` seconds. Default action: revoke the session it used.
  */
-export function bolaProbeRule(options: { threshold?: number; windowMs?: number; action?: AnomalyAction; blockMs?: number } = {}): AnomalyRule {
-  const threshold = options.threshold ?? 10;
-  const windows = new Windows<string>(options.windowMs ?? 60_000, threshold);
+export function bolaProbeRule(given: { threshold?: number; window?: number; action?: AnomalyAction; block?: number } = {}): AnomalyRule {
+  const options = bolaProbeOptions.parse(given, 'bolaProbeRule()');
+  const threshold = options.threshold;
+  const windows = new Windows<string>(options.window * 1000, threshold);
   return {
     name: 'bola_probe',
     inspect(event, now) {
@@ -62,8 +75,8 @@ export function bolaProbeRule(options: { threshold?: number; windowMs?: number; 
       windows.clear(event.principal.subject);
       return {
         rule: 'bola_probe',
-        action: options.action ?? 'revoke_session',
-        blockMs: options.blockMs ?? 15 * 60_000,
+        action: options.action,
+        blockMs: options.block * 1000,
         subject: event.principal.subject,
         sessionId: event.principal.sessionId,
         details: { denials: hits.length, distinctIds: new Set(hits.map((hit) => hit.value)).size },
@@ -72,13 +85,21 @@ export function bolaProbeRule(options: { threshold?: number; windowMs?: number; 
   };
 }
 
+const distributedLoginFailureOptions = object({
+  /** Different client addresses failing on one account that make an attack. Default 5. */
+  distinctIps: integer({ min: 2, max: 10_000, default: 5 }),
+  /** Window they are counted in, in seconds. Default 600. */
+  window: seconds({ min: 1, max: 86_400, default: 600 }),
+});
+
 /**
  * Credential stuffing against one account: failed logins for it from `distinctIps` different
- * addresses within `windowMs`. Reported (the lockout already slows it); no action by default.
+ * addresses within `window` seconds. Reported (the lockout already slows it); no action by default.
  */
-export function distributedLoginFailureRule(options: { distinctIps?: number; windowMs?: number } = {}): AnomalyRule {
-  const distinctIps = options.distinctIps ?? 5;
-  const windows = new Windows<string>(options.windowMs ?? 10 * 60_000, 1000);
+export function distributedLoginFailureRule(given: { distinctIps?: number; window?: number } = {}): AnomalyRule {
+  const options = distributedLoginFailureOptions.parse(given, 'distributedLoginFailureRule()');
+  const distinctIps = options.distinctIps;
+  const windows = new Windows<string>(options.window * 1000, 1000);
   return {
     name: 'distributed_login_failure',
     inspect(event, now) {

@@ -83,7 +83,11 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
     this.commonOptions = {};
   }
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
+  override canActivate(context: ExecutionContext): Promise<boolean> {
+    return RequestContexts.within(context.switchToHttp().getRequest<object>(), () => this.throttle(context));
+  }
+
+  private async throttle(context: ExecutionContext): Promise<boolean> {
     for (const planned of this.plans.of(context).get(this.plan)) {
       await this.handleRequest({
         context,

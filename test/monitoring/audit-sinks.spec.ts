@@ -59,7 +59,7 @@ describe('BufferedAuditSink', () => {
     let release!: () => void;
     const blocked = new Promise<void>((resolve) => (release = resolve));
     const written: AuditEvent[] = [];
-    const sink = new BufferedAuditSink({ writeBatch: async (events) => { await blocked; written.push(...events); } }, { maxQueue: 20, batchSize: 5, flushIntervalMs: 60_000 });
+    const sink = new BufferedAuditSink({ writeBatch: async (events) => { await blocked; written.push(...events); } }, { maxQueue: 20, batchSize: 5, flushInterval: 60 });
     const errors: string[] = [];
     const spy = Logger.prototype.error;
     Logger.prototype.error = function (message: unknown) { errors.push(String(message)); };
@@ -84,7 +84,7 @@ describe('BufferedAuditSink', () => {
 
   it('counts a failed batch and keeps going', async () => {
     let calls = 0;
-    const sink = new BufferedAuditSink({ writeBatch: async () => { if (calls++ === 0) throw new Error('database down'); } }, { batchSize: 2, flushIntervalMs: 60_000 });
+    const sink = new BufferedAuditSink({ writeBatch: async () => { if (calls++ === 0) throw new Error('database down'); } }, { batchSize: 2, flushInterval: 60 });
     const event = { type: 'auth.success', outcome: 'success', time: new Date().toISOString() } as AuditEvent;
     for (let i = 0; i < 4; i++) sink.write(event);
     await sink.close();
