@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 import { DATABASE_CONFIG } from './database.internal-constants.js';
 import type { DatabaseConfig } from './database.options.js';
+import { RlsIdentities, RlsIdentity } from './rls-identity.js';
 
 /**
  * The app's TypeORM DataSource, looked up lazily: apps that never use ownership checks, sessions or
@@ -23,6 +24,7 @@ export class DataSourceRef {
     const token = this.config.dataSource ?? (await import('typeorm')).DataSource;
     try {
       this.dataSource = this.moduleRef.get<DataSource>(token as never, { strict: false });
+      if (this.config.identityKey) RlsIdentities.register(this.dataSource, new RlsIdentity(this.config.identityKey));
     } catch {
       throw new ZeroTrustConfigurationError(
         'ownership checks, OwnedRepository and sessions load records through TypeORM, but no DataSource was found. Import ' +

@@ -1,14 +1,30 @@
-import { boolean, custom, object, oneOf, optional } from '../core/option-schema.js';
+import { custom, defaulted, object, type OptionSchema, oneOf, optional } from '../core/option-schema.js';
+import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
+import { MIN_IDENTITY_KEY_BYTES } from './rls-identity.js';
+
+/** `false`, or the object; `true` is refused with the fix, since RLS cannot work without its key. */
+function disableableWithoutTrue<T>(schema: OptionSchema<T>): OptionSchema<T | false> {
+  return custom(`false or ${schema.expected}`, (value, path) => {
+    if (value === false) return false;
+    if (value === true) {
+      throw new ZeroTrustConfigurationError(
+        `${path}: true is not enough: give { identityKey } (the key LeastPrivilegeRoleMigration stored; generate one with openssl rand -base64 48).`,
+      );
+    }
+    return schema.parse(value, path);
+  });
+}
 
 export type InjectionToken = string | symbol | (abstract new (...args: never[]) => unknown);
 
 export interface DatabaseOptions {
   /**
-   * Run handlers that touch owned data in one transaction per request that sets `zero_trust.user_id`
-   * (and `zero_trust.scopes`) for the database's row-level-security policies (see
-   * LeastPrivilegeRoleMigration). Default false.
+   * Run handlers that touch owned data in one transaction per request that carries the caller's
+   * identity, signed with `identityKey`, for the database's row-level-security policies (see
+   * LeastPrivilegeRoleMigration, which stores the same key where only the owner role can read it).
+   * `identityKey`: at least 32 bytes; generate with `openssl rand -base64 48`. Default: off.
    */
-  rowLevelSecurity?: boolean;
+  rowLevelSecurity?: false | { identityKey: string };
   /** Injection token of the TypeORM DataSource used by ownership checks and sessions. Default: TypeORM's `DataSource`. */
   dataSource?: InjectionToken;
   /**
@@ -19,7 +35,16 @@ export interface DatabaseOptions {
 }
 
 export const databaseOptionsSchema = object({
-  rowLevelSecurity: boolean({ default: false }),
+  rowLevelSecurity: defaulted(
+    disableableWithoutTrue(
+      object({
+        identityKey: custom<string>(`a secret of at least ${MIN_IDENTITY_KEY_BYTES} bytes (generate one with: openssl rand -base64 48)`, (value) =>
+          typeof value === 'string' && Buffer.byteLength(value, 'utf8') >= MIN_IDENTITY_KEY_BYTES ? value : undefined,
+        ),
+      }),
+    ),
+    false,
+  ),
   dataSource: optional(
     custom<InjectionToken>('an injection token (a class, string or symbol)', (value) =>
       typeof value === 'string' || typeof value === 'symbol' || typeof value === 'function' ? (value as InjectionToken) : undefined,
@@ -30,10 +55,19 @@ export const databaseOptionsSchema = object({
 
 export interface DatabaseConfig {
   readonly rowLevelSecurity: boolean;
+  /** The key that signs the identity a transaction carries (see RlsIdentity). */
+  readonly identityKey?: Buffer;
   readonly dataSource?: InjectionToken;
   readonly databasePrivileges: 'check' | 'off';
 }
 
 export function resolveDatabaseOptions(raw: Record<string, unknown>): DatabaseConfig {
-  return databaseOptionsSchema.pick(raw);
+  const given = databaseOptionsSchema.pick(raw);
+  const rls = given.rowLevelSecurity;
+  return {
+    rowLevelSecurity: rls !== false,
+    identityKey: rls === false ? undefined : Buffer.from(rls.identityKey, 'utf8'),
+    dataSource: given.dataSource,
+    databasePrivileges: given.databasePrivileges,
+  };
 }

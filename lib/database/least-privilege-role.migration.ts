@@ -1,15 +1,15 @@
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import type { EntityClass } from './entity-class.js';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
+import { MIN_IDENTITY_KEY_BYTES, RLS_IDENTITY_SETTING } from './rls-identity.js';
 import { scramSha256Verifier } from './scram-verifier.js';
 import { ident, literal } from './sql-identifiers.js';
 
 /** Tables of the module itself (sessions), granted to the runtime role whenever they exist. */
 export const ZERO_TRUST_TABLES = ['zt_sessions', 'zt_refresh_tokens'] as const;
 
-/** The setting row-level security policies compare with; the module sets it per request, per transaction. */
-export const RLS_USER_SETTING = 'zero_trust.user_id';
-export const RLS_SCOPES_SETTING = 'zero_trust.scopes';
+/** The owner-only table holding the identity key, and the owner's functions the policies call. */
+const IDENTITY_KEY_TABLE = 'zt_rls_identity_key';
 
 export interface RowLevelSecurityTable {
   entity: EntityClass | string;
@@ -41,6 +41,12 @@ export interface LeastPrivilegeOptions {
   readableAppendOnly?: boolean;
   /** Owned entities to protect with row-level security as a second wall. */
   rowLevelSecurity?: RowLevelSecurityTable[];
+  /**
+   * Environment variable holding the key that signs each request's identity (the module's
+   * `rowLevelSecurity.identityKey`, at least 32 bytes). Needed when `rowLevelSecurity` lists tables.
+   * Default `ZT_RLS_IDENTITY_KEY`.
+   */
+  identityKeyEnv?: string;
 }
 
 interface Baseline {
@@ -71,6 +77,7 @@ export function LeastPrivilegeRoleMigration(options: LeastPrivilegeOptions): new
   const runtime = ident(options.runtimeRole, 'runtimeRole');
   const schema = ident(options.schema ?? 'public', 'schema');
   const passwordEnv = options.runtimePasswordEnv ?? 'DATABASE_RUNTIME_PASSWORD';
+  const identityKeyEnv = options.identityKeyEnv ?? 'ZT_RLS_IDENTITY_KEY';
   if (options.ownerRole === options.runtimeRole) throw new ZeroTrustConfigurationError('ownerRole and runtimeRole must differ.');
 
   // TypeORM names a migration after its class, which must end in a timestamp: users subclass this
@@ -130,12 +137,12 @@ export function LeastPrivilegeRoleMigration(options: LeastPrivilegeOptions): new
       await q(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${runtime}`);
       await q(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${schema} GRANT USAGE, SELECT ON SEQUENCES TO ${runtime}`);
 
+      if (rls.length > 0) await installIdentity(q, schema, owner, runtime, identityKeyEnv);
       for (const { table, column, adminScope } of rls) {
         const name = `${schema}.${ident(table, 'table')}`;
-        const mine = `${ident(column, 'owner column')}::text = current_setting('${RLS_USER_SETTING}', true)`;
-        const admin = adminScope
-          ? ` OR ${literal(adminScope)} = ANY (string_to_array(coalesce(current_setting('${RLS_SCOPES_SETTING}', true), ''), ' '))`
-          : '';
+        // Scalar subqueries: evaluated once per statement (an InitPlan), not once per row.
+        const mine = `${ident(column, 'owner column')}::text = (SELECT ${schema}.zt_current_subject())`;
+        const admin = adminScope ? ` OR (SELECT ${schema}.zt_has_scope(${literal(adminScope)}))` : '';
         await q(`ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY`);
         await q(`ALTER TABLE ${name} FORCE ROW LEVEL SECURITY`);
         await q(`DROP POLICY IF EXISTS ${POLICY} ON ${name}`);
@@ -173,6 +180,56 @@ export function LeastPrivilegeRoleMigration(options: LeastPrivilegeOptions): new
       await q(`DROP ROLE ${owner}`);
     }
   };
+}
+
+/**
+ * The key table and the functions the policies call (see RlsIdentity for the format and the threat
+ * model): owned by the owner role, SECURITY DEFINER with a fixed search_path, the key readable by the
+ * owner only; the runtime role may only EXECUTE the functions, which reveal nothing but its own identity.
+ */
+async function installIdentity(q: (sql: string) => Promise<unknown>, schema: string, owner: string, runtime: string, keyEnv: string): Promise<void> {
+  const key = process.env[keyEnv];
+  if (!key || Buffer.byteLength(key, 'utf8') < MIN_IDENTITY_KEY_BYTES) {
+    throw new ZeroTrustConfigurationError(
+      `set ${keyEnv} (at least ${MIN_IDENTITY_KEY_BYTES} bytes; generate one with openssl rand -base64 48) before running this migration: ` +
+        'row-level security signs each request\'s identity with it, and the module needs the same value as rowLevelSecurity.identityKey.',
+    );
+  }
+  const table = `${schema}.${IDENTITY_KEY_TABLE}`;
+  await q(`CREATE TABLE IF NOT EXISTS ${table} (key bytea NOT NULL)`);
+  await q(`ALTER TABLE ${table} OWNER TO ${owner}`);
+  await q(`REVOKE ALL ON TABLE ${table} FROM PUBLIC, ${runtime}`);
+  await q(`DELETE FROM ${table}`);
+  await q(`INSERT INTO ${table} (key) VALUES (convert_to(${literal(key)}, 'UTF8'))`);
+  await q(`CREATE OR REPLACE FUNCTION ${schema}.zt_identity() RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    DECLARE
+      raw text := current_setting('${RLS_IDENTITY_SETTING}', true);
+      dot int;
+      payload text;
+      k bytea;
+      claims jsonb;
+    BEGIN
+      IF raw IS NULL OR raw = '' THEN RETURN NULL; END IF;
+      dot := strpos(raw, '.');
+      IF dot < 2 THEN RETURN NULL; END IF;
+      payload := left(raw, dot - 1);
+      SELECT t.key INTO k FROM ${table} t LIMIT 1;
+      IF k IS NULL OR encode(sha256(k || sha256(convert_to(payload, 'UTF8'))), 'hex') <> substr(raw, dot + 1) THEN RETURN NULL; END IF;
+      claims := convert_from(decode(payload, 'hex'), 'UTF8')::jsonb;
+      -- Another connection's value fails the pid, an old one the expiry (now(): the transaction's start).
+      IF (claims->>'p')::int IS DISTINCT FROM pg_backend_pid() OR (claims->>'e')::float8 < extract(epoch FROM now()) THEN RETURN NULL; END IF;
+      RETURN claims;
+    END $fn$`);
+  await q(`CREATE OR REPLACE FUNCTION ${schema}.zt_current_subject() RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$ SELECT ${schema}.zt_identity()->>'s' $fn$`);
+  await q(`CREATE OR REPLACE FUNCTION ${schema}.zt_has_scope(scope text) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$ SELECT coalesce(${schema}.zt_identity()->'c' ? scope, false) $fn$`);
+  for (const fn of ['zt_identity()', 'zt_current_subject()', 'zt_has_scope(text)']) {
+    await q(`ALTER FUNCTION ${schema}.${fn} OWNER TO ${owner}`);
+    await q(`REVOKE ALL ON FUNCTION ${schema}.${fn} FROM PUBLIC`);
+    await q(`GRANT EXECUTE ON FUNCTION ${schema}.${fn} TO ${runtime}`);
+  }
 }
 
 async function tablesOf(dataSource: DataSource, queryRunner: QueryRunner, options: LeastPrivilegeOptions) {

@@ -1,33 +1,46 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ServerResponse } from 'node:http';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
 import { ContextSlot, type RequestContext, RequestContexts } from '../core/request-context.js';
-import { RLS_SCOPES_SETTING, RLS_USER_SETTING } from './least-privilege-role.migration.js';
+import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
+import { RlsIdentities } from './rls-identity.js';
 
 /** The one row-level-security transaction of a request, opened on first need and ended once. */
 interface RlsTransaction {
   readonly subject: string;
   readonly runner: QueryRunner;
   ended: boolean;
+  /** The interceptor around the handler took it over: it commits or rolls back, whatever the socket does. */
+  adopted: boolean;
 }
 
 const transactionSlot = new ContextSlot<Promise<RlsTransaction>>('zero-trust:rls-transaction');
 const outsideRequests = new AsyncLocalStorage<{ manager: EntityManager; subject: string }>();
 
-const SET_IDENTITY = `SELECT set_config('${RLS_USER_SETTING}', $1, true), set_config('${RLS_SCOPES_SETTING}', $2, true)`;
+function identityFor(dataSource: DataSource) {
+  const identity = RlsIdentities.for(dataSource);
+  if (!identity) {
+    throw new ZeroTrustConfigurationError(
+      'row-level security needs the identity key: set rowLevelSecurity: { identityKey } in ZeroTrustModule (the same key the LeastPrivilegeRoleMigration stored).',
+    );
+  }
+  return identity;
+}
 
 async function open(dataSource: DataSource, principal: ZeroTrustPrincipal): Promise<RlsTransaction> {
+  const identity = identityFor(dataSource);
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
     await runner.startTransaction();
-    await runner.query(SET_IDENTITY, [principal.subject, principal.scopes.join(' ')]);
+    await identity.apply(runner, principal, Date.now());
   } catch (error) {
     if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
     await runner.release();
     throw error;
   }
-  return { subject: principal.subject, runner, ended: false };
+  return { subject: principal.subject, runner, ended: false, adopted: false };
 }
 
 /**
@@ -48,8 +61,19 @@ export const RlsContext = {
     return outsideRequests.getStore()?.manager;
   },
 
-  /** Opens the request's transaction for `principal` if it is not open yet, and returns its manager. */
-  async enter(context: RequestContext, dataSource: DataSource, principal: ZeroTrustPrincipal): Promise<EntityManager> {
+  /**
+   * Opens the request's transaction for `principal` if it is not open yet, and returns its manager.
+   * `owner`: who ends it. The interceptor around the handler adopts it (it commits before the response);
+   * a guard passes the response, so that if a later guard or pipe refuses the request before the
+   * interceptor runs, the transaction is rolled back and its connection released when the response
+   * closes, instead of staying idle in transaction until the pool runs dry.
+   */
+  async enter(
+    context: RequestContext,
+    dataSource: DataSource,
+    principal: ZeroTrustPrincipal,
+    owner?: { adopt: true } | { response: ServerResponse },
+  ): Promise<EntityManager> {
     let pending = transactionSlot.get(context);
     if (!pending) {
       pending = open(dataSource, principal);
@@ -59,6 +83,13 @@ export const RlsContext = {
     const transaction = await pending;
     if (transaction.ended) throw new Error('the row-level-security transaction of this request has already ended');
     if (transaction.subject !== principal.subject) throw new Error('one request cannot act for two principals');
+    if (owner && 'adopt' in owner) transaction.adopted = true;
+    else if (owner && !closeWatched.has(transaction)) {
+      closeWatched.add(transaction);
+      owner.response.once('close', () => {
+        if (!transaction.adopted) void RlsContext.end(context, 'rollback').catch(() => undefined);
+      });
+    }
     return transaction.runner.manager;
   },
 
@@ -87,8 +118,9 @@ export const RlsContext = {
   async run<T>(dataSource: DataSource, principal: ZeroTrustPrincipal, work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const current = outsideRequests.getStore();
     if (current?.subject === principal.subject) return work(current.manager);
+    const identity = identityFor(dataSource);
     return dataSource.transaction(async (manager) => {
-      await manager.query(SET_IDENTITY, [principal.subject, principal.scopes.join(' ')]);
+      await identity.apply(manager.queryRunner!, principal, Date.now());
       return outsideRequests.run({ manager, subject: principal.subject }, () => work(manager));
     });
   },
@@ -96,3 +128,5 @@ export const RlsContext = {
 
 /** Transactions whose opening finished, for the synchronous `manager()`. */
 const settledTransactions = new WeakMap<RequestContext, RlsTransaction>();
+/** Transactions whose response is watched already (one listener per transaction). */
+const closeWatched = new WeakSet<RlsTransaction>();

@@ -30,7 +30,7 @@ export class RowLevelSecurityInterceptor implements NestInterceptor {
     if (!principal || !this.plans.of(context).get(RLS_PLAN)) return next.handle();
     return defer(async () => {
       try {
-        await RlsContext.enter(requestContext, await this.dataSources.get(), principal);
+        await RlsContext.enter(requestContext, await this.dataSources.get(), principal, { adopt: true });
         const result = await lastValueFrom(next.handle(), { defaultValue: undefined });
         await RlsContext.end(requestContext, 'commit');
         return result;

@@ -5,7 +5,12 @@ import pg from 'pg';
 import { Column, DataSource, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { PGliteDriver } from 'typeorm-pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RlsIdentity } from '../../lib/database/rls-identity.js';
 import { requirePostgresUrl } from '../support/services.js';
+
+const IDENTITY_KEY = randomBytes(32).toString('base64');
+process.env.ZT_TEST_RLS_IDENTITY_KEY = IDENTITY_KEY;
+const identity = new RlsIdentity(Buffer.from(IDENTITY_KEY, 'utf8'));
 
 @Entity('notes')
 class Note {
@@ -64,6 +69,7 @@ function migrationFor(suffix: string) {
     entities: [Note],
     appendOnly: [AuditLog],
     rowLevelSecurity: [{ entity: Note, adminScope: 'notes:admin' }],
+    identityKeyEnv: 'ZT_TEST_RLS_IDENTITY_KEY',
   }) {};
 }
 
@@ -167,8 +173,10 @@ describe.each(harnesses)('least-privilege role migration on %s', (_name, skip, c
 
   it.skipIf(skip)('still lets the runtime role do its job: DML on its tables, INSERT into the audit table', async () => {
     await h.runtime(`INSERT INTO audit_log (type) VALUES ('login')`);
+    const [{ pid }] = (await h.runtime('SELECT pg_backend_pid() AS pid')) as Array<{ pid: number }>;
+    const signed = identity.sign({ subject: A, issuer: 'https://issuer.test', scopes: [] }, Number(pid), Date.now());
     const rows = await h.runtime(
-      `BEGIN; SELECT set_config('zero_trust.user_id', '${A}', true); INSERT INTO notes (id, "ownerId", title) VALUES (gen_random_uuid(), '${A}', 'new'); COMMIT;`,
+      `BEGIN; SELECT set_config('zero_trust.identity', '${signed}', true); INSERT INTO notes (id, "ownerId", title) VALUES (gen_random_uuid(), '${A}', 'new'); COMMIT;`,
     ).catch((error) => error);
     expect(rows).not.toBeInstanceOf(Error);
   });
@@ -183,39 +191,69 @@ describe.each(harnesses)('least-privilege role migration on %s', (_name, skip, c
     expect(notes).toEqual({ relrowsecurity: true, relforcerowsecurity: true });
   });
 
-  it.skipIf(skip)('row-level security: with user A set only A\'s rows are visible; unset, none', async () => {
-    const asUser = async (user: string | null, sql: string) => {
-      const set = user ? `SELECT set_config('zero_trust.user_id', '${user}', true);` : '';
-      await h.runtime('BEGIN');
+  /** Runs statements as the runtime role in one transaction (one script on PGlite's single session). */
+  async function inTransaction(setting: string | null, statements: string[]): Promise<Array<unknown[] | string>> {
+    const results: Array<unknown[] | string> = [];
+    const runtimeRole = (await h.admin.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'zt_app_%' ORDER BY oid DESC LIMIT 1`))[0].rolname;
+    const run = async (query: (sql: string, params?: unknown[]) => Promise<unknown[]>) => {
+      await query('BEGIN');
       try {
-        if (set) await h.runtime(set);
-        return await h.runtime(sql);
+        if (setting !== null) await query(`SELECT set_config('zero_trust.identity', $1, true)`, [setting]);
+        for (const sql of statements) results.push(await query(sql).catch((error) => (error as { code?: string }).code ?? String(error)));
       } finally {
-        await h.runtime('ROLLBACK');
+        await query('ROLLBACK');
       }
     };
     if (h.kind === 'pglite') {
-      // One session: the role switch wraps each statement, so run the transaction as one script.
-      const rows = await h.admin.query(`SET ROLE ${(await h.admin.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'zt_app_%' ORDER BY oid DESC LIMIT 1`))[0].rolname}`).then(async () => {
-        await h.admin.query('BEGIN');
-        await h.admin.query(`SELECT set_config('zero_trust.user_id', $1, true)`, [A]);
-        const mine = await h.admin.query('SELECT title FROM notes ORDER BY title');
-        const update = await errorCode(h.admin.query(`UPDATE notes SET "ownerId" = $1 WHERE title = 'a1'`, [B]));
-        await h.admin.query('ROLLBACK');
-        await h.admin.query('BEGIN');
-        const none = await h.admin.query('SELECT title FROM notes');
-        await h.admin.query('ROLLBACK');
+      await h.admin.query(`SET ROLE ${runtimeRole}`);
+      try {
+        await run((sql, params) => h.admin.query(sql, params));
+      } finally {
         await h.admin.query('RESET ROLE');
-        return { mine, update, none };
-      });
-      expect(rows.mine.map((r: { title: string }) => r.title)).toEqual(['a1', 'a2', 'new']);
-      expect(rows.update).toBe('42501');
-      expect(rows.none).toEqual([]);
-      return;
+      }
+    } else {
+      await run(h.runtime);
     }
-    expect((await asUser(A, 'SELECT title FROM notes ORDER BY title')).map((r) => (r as { title: string }).title)).toEqual(['a1', 'a2', 'new']);
-    expect(await asUser(null, 'SELECT title FROM notes')).toEqual([]);
-    expect(await errorCode(asUser(A, `UPDATE notes SET "ownerId" = '${B}' WHERE title = 'a1'`))).toBe('42501');
+    return results;
+  }
+  const pidOfRuntime = async () => Number(((await h.runtime('SELECT pg_backend_pid() AS pid')) as Array<{ pid: number }>)[0].pid);
+  const titles = (rows: unknown[] | string) => (typeof rows === 'string' ? rows : (rows as Array<{ title: string }>).map((r) => r.title).sort());
+
+  it.skipIf(skip)('row-level security: with A\'s signed identity only A\'s rows are visible and writable; unset, none', async () => {
+    const signed = identity.sign({ subject: A, issuer: 'https://issuer.test', scopes: [] }, await pidOfRuntime(), Date.now());
+    const [mine, update] = await inTransaction(signed, ['SELECT title FROM notes', `UPDATE notes SET "ownerId" = '${B}' WHERE title = 'a1'`]);
+    expect(titles(mine)).toEqual(['a1', 'a2', 'new']);
+    expect(update).toBe('42501');
+    expect(await inTransaction(null, ['SELECT title FROM notes'])).toEqual([[]]);
+    const admin = identity.sign({ subject: A, issuer: 'https://issuer.test', scopes: ['notes:admin'] }, await pidOfRuntime(), Date.now());
+    expect(titles((await inTransaction(admin, ['SELECT title FROM notes']))[0])).toEqual(['a1', 'a2', 'b1', 'new']);
+  });
+
+  it.skipIf(skip).each([
+    ['the old plain setting zero_trust.user_id', async () => `x`, `SELECT set_config('zero_trust.user_id', '${A}', true), set_config('zero_trust.scopes', 'notes:admin', true)`],
+    ['an identity signed with another key', async (pid: number) => new RlsIdentity(randomBytes(32)).sign({ subject: B, issuer: 'x', scopes: ['notes:admin'] }, pid, Date.now()), null],
+    ['a real identity with its payload changed to another user', async (pid: number) => {
+      const real = identity.sign({ subject: A, issuer: 'https://issuer.test', scopes: [] }, pid, Date.now());
+      const [payload, mac] = real.split('.');
+      const forged = Buffer.from(Buffer.from(payload, 'hex').toString('utf8').replace(A, B), 'utf8').toString('hex');
+      return `${forged}.${mac}`;
+    }, null],
+    ['an identity replayed from another connection (another backend pid)', async (pid: number) => identity.sign({ subject: B, issuer: 'x', scopes: ['notes:admin'] }, pid + 1, Date.now()), null],
+    ['an expired identity', async (pid: number) => identity.sign({ subject: B, issuer: 'x', scopes: ['notes:admin'] }, pid, Date.now() - 3600_000), null],
+    ['garbage', async () => 'zz.zz', null],
+  ])('row-level identity cannot be forged by the runtime role: %s sees no row', async (_name, value, extra) => {
+    const setting = await value(await pidOfRuntime());
+    const statements = [...(extra ? [extra] : []), 'SELECT title FROM notes'];
+    const results = await inTransaction(extra ? null : setting, statements);
+    expect(results.at(-1)).toEqual([]);
+  });
+
+  it.skipIf(skip).each([
+    ['read the identity key', 'SELECT * FROM zt_rls_identity_key'],
+    ['replace the key', "DELETE FROM zt_rls_identity_key"],
+    ['replace the identity function', "CREATE OR REPLACE FUNCTION public.zt_current_subject() RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$"],
+  ])('the runtime role cannot %s (42501)', async (_name, sql) => {
+    expect(await errorCode(h.runtime(sql))).toBe('42501');
   });
 
   it.skipIf(skip)('SET ROLE to the owner or to postgres', async () => {

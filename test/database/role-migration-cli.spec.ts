@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,7 @@ describe('nestjs-zero-trust-role-migration (CLI)', () => {
     const module = (await import(join(out, file))) as Record<string, new () => object>;
     const Migration = Object.values(module)[0];
     process.env.DATABASE_RUNTIME_PASSWORD = 'not-used-on-pglite';
+    process.env.ZT_RLS_IDENTITY_KEY = randomBytes(32).toString('base64');
     const db = await new DataSource({ type: 'postgres', driver: new PGliteDriver().driver, entities: [Note, AuditLog], synchronize: true, migrations: [Migration] }).initialize();
     try {
       await db.runMigrations();

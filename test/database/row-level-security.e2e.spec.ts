@@ -65,6 +65,9 @@ const NOTE_B = '10000000-0000-4000-8000-00000000000b';
 
 const pgUrl = requirePostgresUrl();
 process.env.ZT_TEST_RUNTIME_PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
+// The key that signs each request's identity: the migration stores it for the owner's functions, the module signs with it.
+const IDENTITY_KEY = randomBytes(32).toString('base64');
+process.env.ZT_RLS_IDENTITY_KEY = IDENTITY_KEY;
 
 async function seed(admin: DataSource) {
   await admin.query(`INSERT INTO notes (id, "ownerId", title) VALUES ($1, $2, 'a-note'), ($3, $4, 'b-note')`, [NOTE_A, A, NOTE_B, B]);
@@ -164,7 +167,7 @@ describe.each(engines)('row-level security per request on %s', (_name, skip, cre
     const options = await setup.dataSource();
     @Module({
       imports: [
-        ZeroTrustModule.forRoot({ issuer: 'https://issuer.test', audience: 'rls', rowLevelSecurity: true, auditSinks: [] }),
+        ZeroTrustModule.forRoot({ issuer: 'https://issuer.test', audience: 'rls', rowLevelSecurity: { identityKey: IDENTITY_KEY }, auditSinks: [] }),
         TypeOrmModule.forRootAsync({
           useFactory: () => ({ ...options, retryAttempts: 0 }),
           dataSourceFactory: options.factory ? (o) => options.factory!(o as DataSourceOptions) : undefined,

@@ -23,10 +23,12 @@ export class <%= pluralClass %>Table<%= timestamp %> implements MigrationInterfa
     await queryRunner.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "<%= table %>" TO "${RUNTIME_ROLE}"`);
     await queryRunner.query(`ALTER TABLE "<%= table %>" ENABLE ROW LEVEL SECURITY`);
     await queryRunner.query(`ALTER TABLE "<%= table %>" FORCE ROW LEVEL SECURITY`);
+    // The caller's identity comes from zt_current_subject(), the owner's function that checks the
+    // signed identity the module sets per request (the runtime role cannot forge it with set_config).
     await queryRunner.query(`
       CREATE POLICY zero_trust_owner ON "<%= table %>"
-        USING ("owner_id"::text = current_setting('zero_trust.user_id', true))
-        WITH CHECK ("owner_id"::text = current_setting('zero_trust.user_id', true))`);
+        USING ("owner_id"::text = (SELECT zt_current_subject()))
+        WITH CHECK ("owner_id"::text = (SELECT zt_current_subject()))`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
