@@ -58,6 +58,7 @@ interface Baseline {
 }
 
 const POLICY = 'zero_trust_owner';
+const LARGE_OBJECT_FUNCTIONS = 'lo_create(oid), lo_creat(integer), lo_import(text), lo_import(text, oid), lo_from_bytea(oid, bytea)';
 const BASELINE_PREFIX = 'nestjs-zero-trust baseline:';
 
 /**
@@ -114,6 +115,8 @@ export function LeastPrivilegeRoleMigration(options: LeastPrivilegeOptions): new
       await q(`REVOKE TEMPORARY, CONNECT ON DATABASE ${database} FROM PUBLIC`);
       await q(`ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`);
       await q(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`);
+      // Large objects live outside every table and grant: an injected lo_create/lo_import stores what it likes.
+      await q(`REVOKE EXECUTE ON FUNCTION ${LARGE_OBJECT_FUNCTIONS} FROM PUBLIC`);
       await q(`ALTER SCHEMA ${schema} OWNER TO ${owner}`);
       await q(`GRANT CONNECT ON DATABASE ${database} TO ${runtime}`);
       await q(`REVOKE ALL ON SCHEMA ${schema} FROM ${runtime}`);
@@ -176,6 +179,7 @@ export function LeastPrivilegeRoleMigration(options: LeastPrivilegeOptions): new
       if (baseline.publicTemp) await q(`GRANT TEMPORARY ON DATABASE ${database} TO PUBLIC`);
       if (baseline.publicConnect) await q(`GRANT CONNECT ON DATABASE ${database} TO PUBLIC`);
       await q(`ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC`);
+      await q(`GRANT EXECUTE ON FUNCTION ${LARGE_OBJECT_FUNCTIONS} TO PUBLIC`);
       await q(`DROP ROLE ${runtime}`);
       await q(`DROP ROLE ${owner}`);
     }

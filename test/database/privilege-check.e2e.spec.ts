@@ -111,4 +111,37 @@ describe.skipIf(!pgUrl)('boot check against a real PostgreSQL connection', () =>
   it('starts in production as the runtime role made by the migration', async () => {
     await expect(boot(runtimeUrl.toString(), 'production')).resolves.toBeUndefined();
   });
+
+  /**
+   * One over-privileged variant per test: the runtime role gets one thing more, the production boot
+   * must refuse and name it, and afterwards the grant is taken back.
+   */
+  const extra = `zt_extra_${suffix}`;
+  const runtime = () => `zt_app_${suffix}`;
+  it.each([
+    ['membership, through another role, in a BYPASSRLS role', [`CREATE ROLE ${extra}_b NOLOGIN BYPASSRLS`, `CREATE ROLE ${extra}_m NOLOGIN`, `GRANT ${extra}_b TO ${extra}_m`, `GRANT ${extra}_m TO {runtime}`], /member of .*zt_extra_\w+_b.* \(directly or through other roles\)/, [`DROP ROLE ${extra}_m`, `DROP ROLE ${extra}_b`]],
+    ['membership in a SUPERUSER role (the runtime role is NOINHERIT: SET ROLE still reaches it)', [`CREATE ROLE ${extra}_s NOLOGIN SUPERUSER`, `GRANT ${extra}_s TO {runtime}`], /member of .*zt_extra_\w+_s/, [`DROP ROLE ${extra}_s`]],
+    ['membership in a CREATEROLE role', [`CREATE ROLE ${extra}_c NOLOGIN CREATEROLE`, `GRANT ${extra}_c TO {runtime}`], /member of .*zt_extra_\w+_c/, [`DROP ROLE ${extra}_c`]],
+    ['membership in a predefined pg_* role', [`GRANT pg_signal_backend TO {runtime}`], /member of pg_signal_backend/, [`REVOKE pg_signal_backend FROM {runtime}`]],
+    ['ownership of a function', [`CREATE FUNCTION public.zt_extra_fn() RETURNS int LANGUAGE sql AS 'SELECT 1'`, `ALTER FUNCTION public.zt_extra_fn() OWNER TO {runtime}`], /owns function zt_extra_fn\(\)/, [`DROP FUNCTION public.zt_extra_fn()`]],
+    ['TRUNCATE on a table', [`GRANT TRUNCATE ON items TO {runtime}`], /items: TRUNCATE/, [`REVOKE TRUNCATE ON items FROM {runtime}`]],
+    ['UPDATE and DELETE on the append-only audit table', [`CREATE TABLE zt_audit_log (id serial PRIMARY KEY, type text)`, `GRANT INSERT, UPDATE, DELETE ON zt_audit_log TO {runtime}`], /can UPDATE, DELETE the append-only audit table zt_audit_log/, [`DROP TABLE zt_audit_log`]],
+    ['TEMPORARY on the database', [`GRANT TEMPORARY ON DATABASE ${database} TO {runtime}`], /TEMPORARY on the database/, [`REVOKE TEMPORARY ON DATABASE ${database} FROM {runtime}`]],
+    ['creating large objects', [`GRANT EXECUTE ON FUNCTION lo_create(oid) TO {runtime}`], /can create large objects/, [`REVOKE EXECUTE ON FUNCTION lo_create(oid) FROM {runtime}`]],
+  ])('refuses to start in production with %s', async (_variant, grants, error, cleanup) => {
+    const admin = new pg.Client({ connectionString: dbUrl.toString() });
+    await admin.connect();
+    const run = async (statements: string[]) => {
+      for (const sql of statements) await admin.query(sql.replaceAll('{runtime}', runtime()));
+    };
+    try {
+      await run(grants);
+      await expect(boot(runtimeUrl.toString(), 'production')).rejects.toThrow(error);
+    } finally {
+      await run(cleanup);
+      await admin.end();
+    }
+    // Back to least privilege: it boots again.
+    await expect(boot(runtimeUrl.toString(), 'production')).resolves.toBeUndefined();
+  });
 });
