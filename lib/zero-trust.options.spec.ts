@@ -199,7 +199,10 @@ describe('options are checked at every depth of every feature', () => {
     ['a lockout threshold of 0', { lockout: { threshold: 0 } }, /lockout.threshold must be a whole number from 1 to 1000/],
     ['a lock shorter than its maximum', { lockout: { duration: 600, maxDuration: 60 } }, /lockout.maxDuration must be at least lockout.duration/],
     // database
-    ['rowLevelSecurity as the string "true"', { rowLevelSecurity: 'true' }, /rowLevelSecurity must be true or false \(got "true"\)/],
+    ['rowLevelSecurity as the string "true"', { rowLevelSecurity: 'true' }, /rowLevelSecurity must be false or an object with identityKey \(got "true"\)/],
+    ['rowLevelSecurity: true without its identity key', { rowLevelSecurity: true }, /rowLevelSecurity: true is not enough: give \{ identityKey \}/],
+    ['a short identity key', { rowLevelSecurity: { identityKey: 'short' } }, /rowLevelSecurity.identityKey must be a secret of at least 32 bytes/],
+    ['a misspelled identity key field', { rowLevelSecurity: { identitykey: 'k'.repeat(40) } }, /unknown option "rowLevelSecurity.identitykey". Did you mean "identityKey"\?/],
     ['a misspelled privilege mode', { databasePrivileges: 'of' }, /databasePrivileges must be one of "check", "off"/],
     ['a dataSource that is no token', { dataSource: 42 }, /dataSource must be an injection token/],
     // authz
