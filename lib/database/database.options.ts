@@ -1,4 +1,4 @@
-import { custom, defaulted, object, type OptionSchema, oneOf, optional } from '../core/option-schema.js';
+import { custom, defaulted, isPlainObject, object, type OptionSchema, oneOf, optional } from '../core/option-schema.js';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 import { MIN_IDENTITY_KEY_BYTES } from './rls-identity.js';
 
@@ -11,7 +11,7 @@ function disableableWithoutTrue<T>(schema: OptionSchema<T>): OptionSchema<T | fa
         `${path}: true is not enough: give { identityKey } (the key LeastPrivilegeRoleMigration stored; generate one with openssl rand -base64 48).`,
       );
     }
-    return schema.parse(value, path);
+    return isPlainObject(value) ? schema.parse(value, path) : undefined;
   });
 }
 
