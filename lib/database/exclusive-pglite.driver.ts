@@ -29,7 +29,7 @@ export interface PGliteDriver {
   };
 }
 
-export function exclusivePGliteDriver(db: PGliteLike, options: { waitTimeout?: number } = {}): PGliteDriver {
+export function exclusivePGliteDriver(db: PGliteLike, options: { waitTimeout?: number; lock?: { release(): void } } = {}): PGliteDriver {
   const waitTimeoutMs = seconds({ min: 0.01, max: 600, default: 10 }).parse(options.waitTimeout, 'exclusivePGliteDriver().waitTimeout') * 1000;
   let tail: Promise<void> = Promise.resolve();
 
@@ -94,7 +94,14 @@ export function exclusivePGliteDriver(db: PGliteLike, options: { waitTimeout?: n
     }
 
     end(callback?: (error?: Error | null) => void) {
-      db.close().then(() => callback?.(null), (error: Error) => callback?.(error));
+      // The directory lock (DataDirectoryLock) outlives the database by a moment, never the reverse.
+      db.close().then(
+        () => {
+          options.lock?.release();
+          callback?.(null);
+        },
+        (error: Error) => callback?.(error),
+      );
     }
   }
 
