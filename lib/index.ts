@@ -53,6 +53,7 @@ export type { ZeroTrustStore, ThrottleResult } from './store/zero-trust-store.js
 export { LeastPrivilegeRoleMigration } from './database/least-privilege-role.migration.js';
 export { scramSha256Verifier } from './database/scram-verifier.js';
 export { exclusivePGliteDriver } from './database/exclusive-pglite.driver.js';
+export { DataDirectoryLock } from './database/data-directory.lock.js';
 export { RlsContext } from './database/rls-context.js';
 export { RowLevelSecurity } from './database/row-level-security.decorator.js';
 export { renderRoleMigration } from './database/role-migration.writer.js';
