@@ -110,12 +110,34 @@ function createMissing(source: Source): Rule {
   return (tree: Tree) => mergeWith(apply(source, [forEach((entry) => (tree.exists(entry.path) ? null : entry))]));
 }
 
+/** The major version of Nest the app is on, from its @nestjs/core (or @nestjs/common) range. */
+function nestMajorOf(manifest: JsonFile): number | undefined {
+  for (const name of ['@nestjs/core', '@nestjs/common']) {
+    const range = manifest.get(['dependencies', name]) ?? manifest.get(['devDependencies', name]);
+    const major = typeof range === 'string' ? /(\d+)/.exec(range)?.[1] : undefined;
+    if (major) return Number(major);
+  }
+  return undefined;
+}
+
+/**
+ * For a Nest package, the part of our supported range that matches the app's Nest major: a Nest 11
+ * app must get `@nestjs/passport@11` (CommonJS), not the newest release the range allows (12, ESM only).
+ */
+function rangeFor(name: string, nestMajor: number | undefined): string {
+  const range = supportedRange(name);
+  if (!name.startsWith('@nestjs/') || nestMajor === undefined) return range;
+  const matching = range.split('||').map((part) => part.trim()).find((part) => new RegExp(`^[~^]?${nestMajor}\\b`).test(part));
+  return matching ?? range;
+}
+
 function addDependencies(tree: Tree, path: string, context: SchematicContext): void {
   const manifest = new JsonFile(tree, path);
+  const nestMajor = nestMajorOf(manifest);
   const added: string[] = [];
   for (const name of DEPENDENCIES) {
     if (manifest.get(['dependencies', name]) !== undefined || manifest.get(['devDependencies', name]) !== undefined) continue;
-    manifest.set(['dependencies', name], supportedRange(name));
+    manifest.set(['dependencies', name], rangeFor(name, nestMajor));
     added.push(name);
   }
   if (added.length) context.logger.info(`Added to ${path}: ${added.join(', ')}`);

@@ -58,6 +58,19 @@ describe('nest-add on an app made by @nestjs/schematics (what `nest new` generat
     expect(runner.tasks).toEqual([]);
   });
 
+  it('asks for the Nest packages of the app\'s own Nest major: a Nest 11 app gets @nestjs/passport 11 (CommonJS), not 12', async () => {
+    const app = await nestNewApp();
+    const manifest = JSON.parse(app.readContent('/package.json'));
+    for (const name of Object.keys(manifest.dependencies)) if (name.startsWith('@nestjs/')) manifest.dependencies[name] = '^11.0.1';
+    app.overwrite('/package.json', `${JSON.stringify(manifest, null, 2)}\n`);
+    const nest11 = JSON.parse((await runner.runSchematic('nest-add', { sourceRoot: 'src', skipInstall: true }, app)).readContent('/package.json'));
+    expect(nest11.dependencies['@nestjs/passport']).toBe('^11.0.0');
+    // The app's Nest 12 gets 12; packages outside @nestjs keep the whole range.
+    const nest12 = JSON.parse(added.readContent('/package.json'));
+    expect(nest12.dependencies['@nestjs/passport']).toBe('^12.0.0');
+    expect(nest11.dependencies['class-validator']).toBe(nest12.dependencies['class-validator']);
+  });
+
   it('schedules the install without --skip-install', async () => {
     const fresh = await nestNewApp();
     await runner.runSchematic('nest-add', { sourceRoot: 'src' }, fresh);
