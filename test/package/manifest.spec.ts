@@ -30,8 +30,12 @@ describe('package manifest', () => {
     expect([...missing]).toEqual([]);
   });
 
-  it('exposes only the built entry point', () => {
-    expect(manifest.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
+  it('exposes only the built entry points: ESM for import, CommonJS for require (with their types)', () => {
+    expect(manifest.exports['.']).toEqual({
+      import: { types: './dist/index.d.ts', default: './dist/index.js' },
+      require: { types: './dist/cjs/index.d.ts', default: './dist/cjs/index.js' },
+    });
     expect(manifest.type).toBe('module');
+    expect(manifest.main).toBe('./dist/cjs/index.js');
   });
 });
