@@ -64,6 +64,10 @@ export type { SecurityHeadersOptions } from './http/security-headers.js';
 export { ZeroTrustExceptionFilter } from './http/zero-trust-exception.filter.js';
 export { ZeroTrustValidationPipe } from './validation/zero-trust-validation.pipe.js';
 
+// Testing
+export { mintTestToken } from './testing/mint-test-token.js';
+export type { TestTokenClaims } from './testing/mint-test-token.js';
+
 // Audit and monitoring
 export { AuditService } from './audit/audit.service.js';
 export type { AuditEvent } from './audit/audit-event.interface.js';

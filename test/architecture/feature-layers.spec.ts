@@ -17,7 +17,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['sessions'],
   ['throttle', 'monitoring'],
   ['authz'],
-  ['cli'],
+  ['cli', 'testing'],
 ];
 
 const lib = fileURLToPath(new URL('../../lib', import.meta.url));
