@@ -47,7 +47,9 @@ export { AuthThrottle } from './throttle/auth-throttle.decorator.js';
 export { AccountLockoutService } from './throttle/account-lockout.service.js';
 export { ZeroTrustThrottlerGuard } from './throttle/zero-trust-throttler.guard.js';
 export { MemoryStore } from './store/zero-trust-store.js';
-export type { ZeroTrustStore, ThrottleResult } from './store/zero-trust-store.js';
+export type { ZeroTrustStore, ThrottleResult, AttemptKeys, AttemptPolicy, AttemptFailure } from './store/zero-trust-store.js';
+export { MemoryStoreFullError } from './store/memory-store-full.error.js';
+export type { LoginAttempt } from './throttle/login-attempt.interface.js';
 
 // Database: least privilege and row-level security
 export { LeastPrivilegeRoleMigration } from './database/least-privilege-role.migration.js';

@@ -1,12 +1,13 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import type { ThrottleResult, ZeroTrustStore } from './zero-trust-store.js';
+import type { AttemptFailure, AttemptKeys, AttemptPolicy, ThrottleResult, ZeroTrustStore } from './zero-trust-store.port.js';
 
-/** Counting, blocking and expiry in one script: one round trip per request, atomic across instances. */
+/**
+ * Counting, blocking and expiry in one script: one round trip per request, atomic across instances. The
+ * block replaces the window (the hits are dropped), so when it ends the client starts a new one.
+ */
 const THROTTLE_SCRIPT = `
 local blocked = redis.call('PTTL', KEYS[2])
-if blocked > 0 then
-  return {tonumber(redis.call('GET', KEYS[1]) or ARGV[2]) or 0, redis.call('PTTL', KEYS[1]), 1, blocked}
-end
+if blocked > 0 then return {tonumber(ARGV[2]) + 1, blocked, 1, blocked} end
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
@@ -14,7 +15,8 @@ if count > tonumber(ARGV[2]) then
   local block = tonumber(ARGV[3])
   if block <= 0 then block = ttl end
   redis.call('SET', KEYS[2], '1', 'PX', block)
-  return {count, ttl, 1, block}
+  redis.call('DEL', KEYS[1])
+  return {count, block, 1, block}
 end
 return {count, ttl, 0, 0}`;
 
@@ -22,6 +24,34 @@ const INCREMENT_SCRIPT = `
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return count`;
+
+/**
+ * The lockout's check-and-count: KEYS attempts (hash: a = attempts, f = failures), lock; ARGV threshold,
+ * windowMs. One script, so two instances racing for the last attempt of a window cannot both get it.
+ */
+const BEGIN_ATTEMPT_SCRIPT = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'a') or '0') >= tonumber(ARGV[1]) then return 0 end
+redis.call('HINCRBY', KEYS[1], 'a', 1)
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1`;
+
+/**
+ * A failure: KEYS attempts, lock, level; ARGV threshold, windowMs, lockMs, maxLockMs, levelMs. Locks
+ * once when the failures reach the threshold (not again while locked, so parallel failures raise the
+ * level by one) and starts a new window.
+ */
+const FAIL_ATTEMPT_SCRIPT = `
+local failures = redis.call('HINCRBY', KEYS[1], 'f', 1)
+if tonumber(redis.call('HGET', KEYS[1], 'a') or '0') < failures then redis.call('HSET', KEYS[1], 'a', failures) end
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if failures < tonumber(ARGV[1]) or redis.call('EXISTS', KEYS[2]) == 1 then return {0, 0} end
+local level = redis.call('INCR', KEYS[3])
+if level == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
+local lock = math.floor(math.min(tonumber(ARGV[3]) * 2 ^ (level - 1), tonumber(ARGV[4])))
+redis.call('SET', KEYS[2], '1', 'PX', lock)
+redis.call('DEL', KEYS[1])
+return {lock, level}`;
 
 /**
  * Client settings for a request path: no offline queue and a short command timeout, so an
@@ -38,6 +68,8 @@ export const REDIS_CLIENT_OPTIONS: RedisOptions = {
 type ScriptedRedis = Redis & {
   ztThrottle(hits: string, block: string, windowMs: number, limit: number, blockMs: number): Promise<[number, number, number, number]>;
   ztIncrement(key: string, windowMs: number): Promise<number>;
+  ztBeginAttempt(attempts: string, lock: string, threshold: number, windowMs: number): Promise<number>;
+  ztFailAttempt(attempts: string, lock: string, level: string, threshold: number, windowMs: number, lockMs: number, maxLockMs: number, levelMs: number): Promise<[number, number]>;
 };
 
 /** State shared by every instance through Redis; all keys live under `prefix`. */
@@ -55,6 +87,8 @@ export class RedisStore implements ZeroTrustStore {
     if (ownsClient) redis.on('error', () => undefined);
     redis.defineCommand('ztThrottle', { numberOfKeys: 2, lua: THROTTLE_SCRIPT });
     redis.defineCommand('ztIncrement', { numberOfKeys: 1, lua: INCREMENT_SCRIPT });
+    redis.defineCommand('ztBeginAttempt', { numberOfKeys: 2, lua: BEGIN_ATTEMPT_SCRIPT });
+    redis.defineCommand('ztFailAttempt', { numberOfKeys: 3, lua: FAIL_ATTEMPT_SCRIPT });
     this.redis = redis as ScriptedRedis;
   }
 
@@ -75,11 +109,30 @@ export class RedisStore implements ZeroTrustStore {
 
   async throttle(key: string, windowMs: number, limit: number, blockMs: number): Promise<ThrottleResult> {
     const [totalHits, ttl, blocked, blockTtl] = await this.redis.ztThrottle(`${this.prefix}${key}:hits`, `${this.prefix}${key}:block`, windowMs, limit, blockMs);
-    return { totalHits, timeToExpire: Math.max(0, Math.ceil(ttl / 1000)), isBlocked: blocked === 1, timeToBlockExpire: Math.max(0, Math.ceil(blockTtl / 1000)) };
+    return { totalHits, timeToExpire: Math.max(0, Math.ceil(ttl / 1000)), isBlocked: blocked === 1, timeToBlockExpire: blocked === 1 ? Math.max(1, Math.ceil(blockTtl / 1000)) : 0 };
   }
 
   increment(key: string, windowMs: number): Promise<number> {
     return this.redis.ztIncrement(`${this.prefix}${key}`, windowMs);
+  }
+
+  async beginAttempt(keys: AttemptKeys, policy: AttemptPolicy): Promise<boolean> {
+    return (await this.redis.ztBeginAttempt(`${this.prefix}${keys.attempts}`, `${this.prefix}${keys.lock}`, policy.threshold, policy.windowMs)) === 1;
+  }
+
+  async failAttempt(keys: AttemptKeys, policy: AttemptPolicy): Promise<AttemptFailure> {
+    const { prefix } = this;
+    const [lockMs, level] = await this.redis.ztFailAttempt(
+      `${prefix}${keys.attempts}`,
+      `${prefix}${keys.lock}`,
+      `${prefix}${keys.level}`,
+      policy.threshold,
+      policy.windowMs,
+      policy.lockMs,
+      policy.maxLockMs,
+      policy.levelMs,
+    );
+    return { lockMs, level };
   }
 
   async ttl(key: string): Promise<number> {

@@ -26,13 +26,16 @@ export interface StoreOptions {
   };
 }
 
+/** Every method of the port, the atomic lockout steps included: a store without them cannot lock safely. */
+const STORE_METHODS = ['throttle', 'increment', 'ttl', 'set', 'delete', 'close', 'beginAttempt', 'failAttempt'] as const;
+
 const isStore = (value: object): value is ZeroTrustStore =>
-  ['throttle', 'increment', 'ttl', 'set', 'delete', 'close'].every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+  STORE_METHODS.every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
 
 export type StoreChoice = { kind: 'memory' } | { kind: 'redis-url'; url: string } | { kind: 'redis-client'; client: RedisClientLike } | { kind: 'custom'; store: ZeroTrustStore };
 
 export const storeOptionsSchema = object({
-  store: custom<StoreChoice>('a redis:// or rediss:// URL, an ioredis client, or a ZeroTrustStore', (value) => {
+  store: custom<StoreChoice>(`a redis:// or rediss:// URL, an ioredis client, or a ZeroTrustStore (methods ${STORE_METHODS.join(', ')})`, (value) => {
     if (value === undefined) return { kind: 'memory' };
     if (typeof value === 'string') return /^rediss?:\/\//.test(value) ? { kind: 'redis-url', url: value } : undefined;
     if (value === null || typeof value !== 'object') return undefined;

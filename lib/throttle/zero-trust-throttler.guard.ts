@@ -1,13 +1,13 @@
 import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ThrottlerException, ThrottlerGuard, type ThrottlerOptions, type ThrottlerRequest, type ThrottlerStorage } from '@nestjs/throttler';
+import { ThrottlerGuard, type ThrottlerOptions, type ThrottlerRequest, type ThrottlerStorage } from '@nestjs/throttler';
 import { AuditService } from '../audit/audit.service.js';
 import { RequestContexts } from '../core/request-context.js';
 import { PlanPart, RoutePlans } from '../core/route-plan.js';
 import { addressBucket } from '../http/client-ip.js';
 import { StoreFailurePolicy } from '../store/store-failure.policy.js';
 import { ZERO_TRUST_STORE } from '../store/store.internal-constants.js';
-import type { ZeroTrustStore } from '../store/zero-trust-store.js';
+import type { ThrottleResult, ZeroTrustStore } from '../store/zero-trust-store.js';
 import { AUTH_THROTTLE_KEY } from './throttle.constants.js';
 import { THROTTLE_CONFIG } from './throttle.internal-constants.js';
 import type { ResolvedRateLimit, ThrottleConfig } from './throttle.options.js';
@@ -27,11 +27,15 @@ export class ZeroTrustThrottlerStorage implements ThrottlerStorage {
  */
 const THROTTLER_KEYS = { skip: 'THROTTLER:SKIP', limit: 'THROTTLER:LIMIT', ttl: 'THROTTLER:TTL', block: 'THROTTLER:BLOCK_DURATION' } as const;
 
+/** A number, or a function of the request (`Resolvable<number>` of @nestjs/throttler), resolved per request. */
+type Resolvable = number | ((context: ExecutionContext) => number | Promise<number>);
+
 interface PlannedLimit {
   readonly throttler: ThrottlerOptions & { name: string };
-  readonly limit: number;
-  readonly ttl: number;
-  readonly blockDuration: number;
+  readonly limit: Resolvable;
+  readonly ttl: Resolvable;
+  /** `undefined`: the window (the rest of it, once over the limit). */
+  readonly blockDuration: Resolvable | undefined;
 }
 
 function asThrottler(name: 'default' | 'auth', limit: ResolvedRateLimit): ThrottlerOptions & { name: string } {
@@ -42,8 +46,10 @@ function asThrottler(name: 'default' | 'auth', limit: ResolvedRateLimit): Thrott
  * Rate limits, run after authentication so the default bucket is the verified subject (an anonymous
  * caller's is its address under the trusted-proxy setting, never a forwarding header). Keys are per
  * route handler, so `/auth/login/`, `/AUTH/LOGIN` and `/auth/login?x=1` share one bucket. Which limits
- * apply to a route (`@AuthThrottle()`, `@Throttle()`, `@SkipThrottle()`) is planned at boot. A 429
- * carries Retry-After, the rate-limit headers and, like every response, the security headers.
+ * apply to a route (`@AuthThrottle()`, `@Throttle()`, `@SkipThrottle()`) is planned at boot; a limit given
+ * as a function is called per request. Every 429 carries `Retry-After` (RFC 9110 §10.2.3; also suffixed,
+ * `Retry-After-auth`, for a named limit), the `X-RateLimit-*` figures of the limit that refused it, and,
+ * like every response, the security headers.
  */
 @Injectable()
 export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
@@ -67,12 +73,12 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
         .filter((throttler) => throttler.name !== 'auth' || route.override<boolean>(AUTH_THROTTLE_KEY) === true)
         .filter((throttler) => route.override<boolean>(THROTTLER_KEYS.skip + throttler.name) !== true)
         .map((throttler) => {
-          const number = (key: string, fallback: number) => {
+          const read = (key: string, fallback: Resolvable | undefined): Resolvable | undefined => {
             const value = route.override<unknown>(key + throttler.name);
-            return typeof value === 'number' ? value : fallback;
+            return typeof value === 'number' || typeof value === 'function' ? (value as Resolvable) : fallback;
           };
-          const ttl = number(THROTTLER_KEYS.ttl, throttler.ttl as number);
-          return { throttler, limit: number(THROTTLER_KEYS.limit, throttler.limit as number), ttl, blockDuration: number(THROTTLER_KEYS.block, (throttler.blockDuration as number) || ttl) };
+          const block = read(THROTTLER_KEYS.block, (throttler.blockDuration as number) || undefined);
+          return { throttler, limit: read(THROTTLER_KEYS.limit, throttler.limit as number)!, ttl: read(THROTTLER_KEYS.ttl, throttler.ttl as number)!, blockDuration: block };
         }),
     );
     plans.register(this.plan);
@@ -89,23 +95,30 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
 
   private async throttle(context: ExecutionContext): Promise<boolean> {
     for (const planned of this.plans.of(context).get(this.plan)) {
+      const name = planned.throttler.name;
+      const limit = await resolve(planned.limit, context, 'limit', name, 1);
+      const ttl = await resolve(planned.ttl, context, 'ttl', name, 1);
+      const blockDuration = planned.blockDuration === undefined ? ttl : await resolve(planned.blockDuration, context, 'blockDuration', name, 0);
       await this.handleRequest({
         context,
-        limit: planned.limit,
-        ttl: planned.ttl,
-        blockDuration: planned.blockDuration,
+        limit,
+        ttl,
+        blockDuration: blockDuration || ttl,
         throttler: planned.throttler,
-        getTracker: (request: Record<string, unknown>) => this.trackerFor(planned.throttler.name, request),
-        generateKey: (ctx: ExecutionContext, tracker: string, name: string) => this.generateKey(ctx, tracker, name),
+        getTracker: (request: Record<string, unknown>) => this.trackerFor(name, request),
+        generateKey: (ctx: ExecutionContext, tracker: string, throttlerName: string) => this.generateKey(ctx, tracker, throttlerName),
       });
     }
     return true;
   }
 
-  /** The bucket: the verified subject, else the client address (an IPv6 /64 counts as one). */
+  /**
+   * The bucket: the verified subject of its issuer (a provider's `sub` that equals a local user's id is
+   * another caller, OpenID Connect Core §5.7), else the client address (an IPv6 /64 counts as one).
+   */
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
-    const context = RequestContexts.of(request);
-    return context.principal ? `sub:${context.principal.subject}` : `ip:${addressBucket(context.clientIp)}`;
+    const { principal, clientIp } = RequestContexts.of(request);
+    return principal ? `sub:${principal.issuer}#${principal.subject}` : `ip:${addressBucket(clientIp)}`;
   }
 
   /** Authentication endpoints are anonymous: their bucket is the client address, never a claimed identity. */
@@ -114,23 +127,58 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
     return this.getTracker(request);
   }
 
+  /**
+   * One limit for one request: count, then either set its headers (a named limit's suffixed, so the
+   * default's stay readable) or refuse. A refusal overwrites the unsuffixed headers with the figures of the
+   * limit that refused, so a client reading `X-RateLimit-*` and `Retry-After` reads the binding limit.
+   */
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
-    const { req } = this.getRequestResponse(props.context);
+    const { context, limit, ttl, blockDuration, throttler } = props;
+    const { req, res } = this.getRequestResponse(context);
+    const name = throttler.name ?? 'default';
+    const tracker = await props.getTracker(req, context);
+    const key = props.generateKey(context, tracker, name);
+    let result: ThrottleResult;
     try {
-      return await super.handleRequest(props);
+      result = await this.storageService.increment(key, ttl, limit, blockDuration, name);
     } catch (error) {
-      if (error instanceof ThrottlerException) {
-        const principal = RequestContexts.of(req).principal;
-        this.audit.publish({
-          type: 'rate_limit.exceeded',
-          outcome: 'denied',
-          reason: props.throttler.name,
-          principal: principal ? { subject: principal.subject } : undefined,
-        });
-        throw error;
-      }
-      this.failures.handle(error, props.throttler.name === 'auth' ? 'auth' : 'default');
+      this.failures.handle(error, name === 'auth' ? 'auth' : 'default');
       return true;
     }
+    const suffix = name === 'default' ? '' : `-${name}`;
+    if (result.isBlocked) {
+      // RFC 9110 §10.2.3: delay-seconds, at least 1; the block is what the client waits for.
+      const retryAfter = Math.max(1, result.timeToBlockExpire);
+      for (const each of new Set(['', suffix])) {
+        this.setResponseHeader(res, `Retry-After${each}`, retryAfter);
+        this.setResponseHeader(res, `${this.headerPrefix}-Limit${each}`, limit);
+        this.setResponseHeader(res, `${this.headerPrefix}-Remaining${each}`, 0);
+        this.setResponseHeader(res, `${this.headerPrefix}-Reset${each}`, retryAfter);
+      }
+      const principal = RequestContexts.of(req).principal;
+      this.audit.publish({
+        type: 'rate_limit.exceeded',
+        outcome: 'denied',
+        reason: name,
+        principal: principal ? { subject: principal.subject } : undefined,
+      });
+      await this.throwThrottlingException(context, { limit, ttl, key, tracker, ...result });
+    }
+    this.setResponseHeader(res, `${this.headerPrefix}-Limit${suffix}`, limit);
+    this.setResponseHeader(res, `${this.headerPrefix}-Remaining${suffix}`, Math.max(0, limit - result.totalHits));
+    this.setResponseHeader(res, `${this.headerPrefix}-Reset${suffix}`, result.timeToExpire);
+    return true;
   }
+}
+
+/**
+ * A planned value for this request. A function that returns something other than a number in range
+ * fails the request (500) rather than leave the route unlimited.
+ */
+async function resolve(value: Resolvable, context: ExecutionContext, option: string, throttler: string, min: number): Promise<number> {
+  const number = typeof value === 'function' ? await value(context) : value;
+  if (typeof number !== 'number' || !Number.isFinite(number) || number < min) {
+    throw new Error(`@Throttle() "${option}" of the "${throttler}" limit on ${context.getClass().name}.${context.getHandler().name} resolved to ${String(number)}: return a number >= ${min}.`);
+  }
+  return number;
 }
