@@ -1,29 +1,72 @@
 import 'reflect-metadata';
-import { Controller, Get, Module } from '@nestjs/common';
+import { PGlite } from '@electric-sql/pglite';
+import { Controller, Get, type INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { createHmac, createSecretKey, generateKeyPairSync, type KeyObject, randomUUID, sign, verify } from 'node:crypto';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Redis } from 'ioredis';
+import { createHmac, createSecretKey, generateKeyPairSync, type KeyObject, randomBytes, randomUUID, sign, verify } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { Authenticated, JwtAuthGuard, ZeroTrustModule } from 'nestjs-zero-trust';
+import { Session } from 'node:inspector/promises';
+import {
+  Authenticated,
+  exclusivePGliteDriver,
+  JwtAuthGuard,
+  MemoryStore,
+  OwnedResource,
+  OwnsResource,
+  SessionService,
+  TokenService,
+  ZeroTrustModule,
+} from 'nestjs-zero-trust';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { MODULE_MIGRATIONS, NOTE_ID, OWNER } from './contenders.js';
+import { Note } from './note.entity.js';
+import { type CpuProfile, printSummary, summarize } from './profile-summary.js';
 
-// Micro-benchmarks: access-token verification through the module's guard (cold: a token never seen;
-// cached: a token seen before), against the raw crypto operation; and writing the security headers.
+/*
+ * Micro-benchmarks, each against its baseline in the same process:
+ * 1. access-token verification through the module's JwtAuthGuard, cold (a token never seen) and warm (seen
+ *    before), against a raw node:crypto verify of the same signature, per algorithm;
+ * 2. the module's own CPU per authenticated, owned GET with the database stubbed (the record comes from
+ *    memory): the whole stack through Fastify's inject() minus the same handler without the module, for
+ *    10 and 1 000 routes, one session or 1 000, and a new token on every request; with a CPU profile of
+ *    where the module's time goes;
+ * 3. the throttle store, memory and Redis, with the Redis commands per request counted.
+ */
 const N = Number(process.env.MICRO_ITERATIONS ?? 3000);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const b64 = (value: string | Buffer) => Buffer.from(value).toString('base64url');
+const verdicts: string[] = [];
+const verdict = (met: boolean, text: string) => verdicts.push(`${met ? 'MET   ' : 'MISSED'} ${text}`);
 
-function time(label: string, iterations: number, fn: (i: number) => unknown): number {
+/**
+ * µs per call: the loop is sequential and single-threaded, so wall time is its CPU time unless a
+ * neighbour preempts it; the best of several batches (interleaved with the other contender's by the
+ * callers) drops the batches a neighbour hit. process.cpuUsage() is no help here: it moves in 4-10 ms
+ * ticks, as long as a whole batch.
+ */
+async function cpuPerCall(iterations: number, fn: (i: number) => unknown, batches = Number(process.env.MICRO_BATCHES ?? 5)): Promise<number> {
+  for (let i = 0; i < Math.min(300, iterations); i++) await fn(i);
+  const size = Math.max(1, Math.floor(iterations / batches));
+  let best = Infinity;
+  for (let b = 0; b < batches; b++) {
+    const start = process.hrtime.bigint();
+    for (let i = b * size; i < (b + 1) * size; i++) await fn(i);
+    best = Math.min(best, Number(process.hrtime.bigint() - start) / 1e3 / size);
+  }
+  return best;
+}
+
+function timeSync(iterations: number, fn: (i: number) => unknown): number {
   for (let i = 0; i < Math.min(500, iterations); i++) fn(i);
   const start = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) fn(i);
   return Number(process.hrtime.bigint() - start) / 1e3 / iterations;
 }
 
-async function timeAsync(iterations: number, fn: (i: number) => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < Math.min(300, iterations); i++) await fn(i);
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) await fn(i);
-  return Number(process.hrtime.bigint() - start) / 1e3 / iterations;
-}
+console.log(`micro-benchmarks, node ${process.version}, ${N} iterations each\n`);
 
+// ---- 1. Token verification ----
 @Controller()
 class ProbeController {
   @Authenticated()
@@ -31,32 +74,36 @@ class ProbeController {
   me() {}
 }
 
-type Alg = 'ES256' | 'RS256' | 'HS256';
-const keys: Record<Alg, { privateKey: KeyObject; publicKey: KeyObject; options: object }> = {
-  ES256: { ...generateKeyPairSync('ec', { namedCurve: 'prime256v1' }), options: {} },
-  RS256: { ...generateKeyPairSync('rsa', { modulusLength: 2048 }), options: {} },
-  HS256: (() => { const k = createSecretKey(Buffer.alloc(32, 7)); return { privateKey: k, publicKey: k, options: {} }; })(),
+type Alg = 'HS256' | 'ES256' | 'RS256' | 'EdDSA';
+const keys: Record<Alg, { privateKey: KeyObject; publicKey: KeyObject }> = {
+  HS256: (() => {
+    const k = createSecretKey(Buffer.alloc(32, 7));
+    return { privateKey: k, publicKey: k };
+  })(),
+  ES256: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }),
+  RS256: generateKeyPairSync('rsa', { modulusLength: 2048 }),
+  EdDSA: generateKeyPairSync('ed25519'),
 };
 
 function rawSign(alg: Alg, input: string): Buffer {
   if (alg === 'HS256') return createHmac('sha256', keys.HS256.privateKey).update(input).digest();
+  if (alg === 'EdDSA') return sign(null, Buffer.from(input), keys.EdDSA.privateKey);
   return sign('sha256', Buffer.from(input), alg === 'ES256' ? { key: keys.ES256.privateKey, dsaEncoding: 'ieee-p1363' } : keys.RS256.privateKey);
 }
 function rawVerify(alg: Alg, input: string, signature: Buffer): boolean {
   if (alg === 'HS256') return createHmac('sha256', keys.HS256.publicKey).update(input).digest().equals(signature);
+  if (alg === 'EdDSA') return verify(null, Buffer.from(input), keys.EdDSA.publicKey, signature);
   return verify('sha256', Buffer.from(input), alg === 'ES256' ? { key: keys.ES256.publicKey, dsaEncoding: 'ieee-p1363' } : keys.RS256.publicKey, signature);
 }
-
 function token(alg: Alg, jti: string): string {
   const now = Math.floor(Date.now() / 1000);
   const input = `${b64(JSON.stringify({ alg, typ: 'at+jwt', kid: alg }))}.${b64(JSON.stringify({ iss: 'https://bench.test', aud: 'bench', sub: 'u1', iat: now, exp: now + 600, jti }))}`;
   return `${input}.${b64(rawSign(alg, input))}`;
 }
 
-console.log(`micro-benchmarks, node ${process.version}, ${N} iterations each\n`);
-console.log('| algorithm | raw verify | guard, cold (new token) | guard, token seen before | cold / raw |');
+console.log('| algorithm | raw node:crypto verify | guard, cold (a new token) | guard, a token seen before | cold / raw |');
 console.log('|---|---|---|---|---|');
-for (const alg of ['HS256', 'ES256', 'RS256'] as Alg[]) {
+for (const alg of ['HS256', 'ES256', 'RS256', 'EdDSA'] as Alg[]) {
   @Module({
     imports: [
       ZeroTrustModule.forRoot({
@@ -72,15 +119,9 @@ for (const alg of ['HS256', 'ES256', 'RS256'] as Alg[]) {
   })
   class MicroModule {}
   const app = await NestFactory.createApplicationContext(MicroModule, { logger: false });
-  // Several providers share the APP_GUARD token: find the authentication guard among the instances.
-  const container = (app as unknown as { container: { getModules(): Map<string, { providers: Map<unknown, { instance: unknown }> }> } }).container;
-  let jwtGuard: { canActivate(context: unknown): Promise<boolean> } | undefined;
-  for (const module of container.getModules().values()) {
-    for (const wrapper of module.providers.values()) if (wrapper.instance instanceof JwtAuthGuard) jwtGuard = wrapper.instance as typeof jwtGuard;
-  }
-  if (!jwtGuard) throw new Error('no JwtAuthGuard instance');
+  const guard = app.get(JwtAuthGuard) as unknown as { canActivate(context: unknown): Promise<boolean> };
   const context = (authorization: string) => {
-    const request = { headers: { authorization }, method: 'GET', socket: { remoteAddress: '127.0.0.1' } };
+    const request = { headers: { authorization }, method: 'GET', url: '/me', socket: { remoteAddress: '127.0.0.1' } };
     const response = { setHeader() {}, statusCode: 200 };
     return {
       getType: () => 'http',
@@ -89,20 +130,190 @@ for (const alg of ['HS256', 'ES256', 'RS256'] as Alg[]) {
       switchToHttp: () => ({ getRequest: () => request, getResponse: () => response, getNext: () => undefined }),
     };
   };
-  const fresh = Array.from({ length: N + 500 }, () => `Bearer ${token(alg, randomUUID())}`);
+  const fresh = Array.from({ length: N + 300 }, () => `Bearer ${token(alg, randomUUID())}`);
   const seen = `Bearer ${token(alg, 'seen')}`;
-  await jwtGuard.canActivate(context(seen));
+  if (!(await guard.canActivate(context(seen)))) throw new Error(`${alg}: the guard refused a valid token`);
   const one = token(alg, 'raw');
   const [input, signature] = [one.slice(0, one.lastIndexOf('.')), Buffer.from(one.slice(one.lastIndexOf('.') + 1), 'base64url')];
-  const raw = time('raw', N, () => rawVerify(alg, input, signature));
-  const cold = await timeAsync(N, (i) => jwtGuard.canActivate(context(fresh[i])));
-  const cached = await timeAsync(N, () => jwtGuard.canActivate(context(seen)));
-  console.log(`| ${alg} | ${raw.toFixed(1)} µs | ${cold.toFixed(1)} µs | ${cached.toFixed(1)} µs | ${(cold / raw).toFixed(2)} |`);
+  const raw = await cpuPerCall(N, () => rawVerify(alg, input, signature));
+  // Cold: one pass over tokens never presented (the best-of-batches helper would revisit its warm-up's).
+  for (let i = 0; i < 300; i++) await guard.canActivate(context(fresh[N + i]));
+  const coldStart = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) if (!(await guard.canActivate(context(fresh[i])))) throw new Error(`${alg}: refused a valid token`);
+  const cold = Number(process.hrtime.bigint() - coldStart) / 1e3 / N;
+  const warm = await cpuPerCall(N, () => guard.canActivate(context(seen)));
+  console.log(`| ${alg} | ${raw.toFixed(1)} µs | ${cold.toFixed(1)} µs | ${warm.toFixed(1)} µs | ${(cold / raw).toFixed(2)} |`);
+  if (alg !== 'HS256' && cold < 0.9 * raw) {
+    // The cold path contains the raw verify: faster than it means the measurement did not see the work.
+    verdicts.push(`INVALID token verification ${alg}, cold (${cold.toFixed(1)} µs) measured below the raw verify it contains (${raw.toFixed(1)} µs): not judged`);
+  } else if (alg !== 'HS256') verdict(cold / raw <= 1.3, `token verification ${alg}, cold ≤ 1.3× raw node:crypto verify: ${(cold / raw).toFixed(2)}× (${cold.toFixed(1)} vs ${raw.toFixed(1)} µs)`);
+  verdict(warm <= 3, `token verification ${alg}, a token seen before ≤ 3 µs: ${warm.toFixed(1)} µs`);
   await app.close();
 }
 
+const { applyHeaders, resolveSecurityHeaders } = await import('../../dist/http/security-headers.js');
 const response = { headers: new Map<string, string>(), setHeader(name: string, value: string) { this.headers.set(name, value); }, removeHeader(name: string) { this.headers.delete(name); }, headersSent: false };
-const { applyHeaders, DEFAULT_SECURITY_HEADERS, resolveSecurityHeaders } = await import('../../dist/http/security-headers.js');
 const headers = resolveSecurityHeaders(undefined);
-const headerCost = time('headers', 100_000, () => applyHeaders(response as unknown as ServerResponse, headers));
-console.log(`\nsecurity headers (${Object.keys(DEFAULT_SECURITY_HEADERS).length} set, 1 removed, strings prepared at boot): ${headerCost.toFixed(2)} µs per response`);
+console.log(`\nsecurity headers (strings prepared at boot): ${timeSync(100_000, () => applyHeaders(response as unknown as ServerResponse, headers)).toFixed(2)} µs per response`);
+
+// ---- 2. The module's own work per authenticated, owned GET, database stubbed ----
+const record: Note = { id: NOTE_ID, ownerId: OWNER, title: 'mine', body: 'the note being fetched' };
+
+/** A controller with `routes` owned GET routes; requests go to the last one (the router's worst case). */
+function notesController(routes: number, zeroTrust: boolean) {
+  class Notes {}
+  for (let i = 0; i < routes; i++) {
+    const name = `route${i}`;
+    Object.defineProperty(Notes.prototype, name, { value: zeroTrust ? (note: Note) => note : () => record, writable: true, configurable: true });
+    const descriptor = Object.getOwnPropertyDescriptor(Notes.prototype, name)!;
+    Reflect.defineMetadata('design:paramtypes', zeroTrust ? [Note] : [], Notes.prototype, name);
+    if (zeroTrust) {
+      OwnedResource()(Notes.prototype, name, 0);
+      OwnsResource(Note)(Notes.prototype, name, descriptor);
+    }
+    Get(`r${i}/:id`)(Notes.prototype, name, descriptor);
+  }
+  Controller('notes')(Notes);
+  return Notes;
+}
+
+async function stubbedApp(zeroTrust: boolean, routes: number, store?: Redis, storeKeyPrefix?: string): Promise<{ app: INestApplication; tokens: TokenService; sessions: SessionService; dataSource: DataSource }> {
+  const imports: unknown[] = [
+    TypeOrmModule.forRootAsync({
+      useFactory: async () => ({ type: 'postgres', driver: exclusivePGliteDriver(await PGlite.create()), entities: [Note], synchronize: true, migrations: MODULE_MIGRATIONS, migrationsRun: true }),
+      dataSourceFactory: async (options) => new DataSource(options as DataSourceOptions).initialize(),
+    }),
+  ];
+  if (zeroTrust) {
+    imports.push(
+      ZeroTrustModule.forRoot({
+        issuer: 'https://bench.test',
+        audience: 'bench',
+        sessions: {},
+        throttle: { default: { limit: 1e9, window: 60 } },
+        auditSinks: [],
+        audit: { loggerSink: false },
+        databasePrivileges: 'off',
+        ...(store ? { store, storeKeyPrefix } : {}),
+      }),
+    );
+  }
+  @Module({ imports: imports as never[], controllers: [notesController(routes, zeroTrust)] })
+  class StubbedModule {}
+  const { FastifyAdapter } = await import('@nestjs/platform-fastify');
+  const app = await NestFactory.create(StubbedModule, new FastifyAdapter(), { logger: false });
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  const dataSource = app.get(DataSource);
+  // The stub: the ownership check's lookup answers from memory.
+  const repository = dataSource.getRepository(Note);
+  repository.findOne = (async () => ({ ...record })) as typeof repository.findOne;
+  return { app, tokens: zeroTrust ? app.get(TokenService) : (undefined as never), sessions: zeroTrust ? app.get(SessionService) : (undefined as never), dataSource };
+}
+
+type Inject = (options: { method: 'GET'; url: string; headers: Record<string, string> }) => Promise<{ statusCode: number; body: string }>;
+async function perRequest(app: INestApplication, url: string, authorizations: (i: number) => string, iterations = N): Promise<number> {
+  const inject = (app.getHttpAdapter().getInstance() as { inject: Inject }).inject.bind(app.getHttpAdapter().getInstance());
+  return cpuPerCall(iterations, async (i) => {
+    const result = await inject({ method: 'GET', url, headers: { authorization: authorizations(i) } });
+    if (result.statusCode !== 200) throw new Error(`${url}: ${result.statusCode} ${result.body}`);
+  });
+}
+
+console.log(`\nThe module's own CPU per authenticated, owned GET (Fastify inject(), database stubbed, ${N} sequential requests):\n`);
+console.log('| routes | tokens | bare handler µs | full module µs | module\'s own work µs |');
+console.log('|---|---|---|---|---|');
+let profiled = false;
+for (const routes of [10, 1000]) {
+  const bare = await stubbedApp(false, routes);
+  const bareUrl = `/notes/r${routes - 1}/${NOTE_ID}`;
+  let bareCost = await perRequest(bare.app, bareUrl, () => '');
+  const zt = await stubbedApp(true, routes);
+  const url = `/notes/r${routes - 1}/${NOTE_ID}`;
+  const one = `Bearer ${(await zt.sessions.create(OWNER)).accessToken}`;
+  // 1 000 sessions, one token each, every one seen before (they fit the caches).
+  const many = await Promise.all(Array.from({ length: 1000 }, async () => `Bearer ${(await zt.sessions.create(OWNER)).accessToken}`));
+  for (const t of many) await perRequest(zt.app, url, () => t, 1);
+  const sessionIds = await Promise.all(Array.from({ length: 50 }, () => zt.sessions.create(OWNER)));
+  const scenarios: Array<[string, (i: number) => string]> = [
+    ['one session', () => one],
+    ['1 000 sessions, seen before', (i) => many[i % many.length]],
+  ];
+  if (routes === 10) {
+    // A new token on every request (what a population too large for the caches looks like): the full cold path.
+    const claims = sessionIds.map((s) => JSON.parse(Buffer.from(s.accessToken.split('.')[1], 'base64url').toString()) as { sid: string });
+    const fresh = Array.from({ length: N + 300 }, (_, i) => `Bearer ${zt.tokens.issueAccessToken({ subject: OWNER, sessionId: claims[i % claims.length].sid }).accessToken}`);
+    scenarios.push(['a new token every request', (i) => fresh[i]]);
+  }
+  for (const [label, authorization] of scenarios) {
+    // Bare again right before: the lower of its two figures, against the full module's best batch.
+    bareCost = Math.min(bareCost, await perRequest(bare.app, bareUrl, () => ''));
+    const full = await perRequest(zt.app, url, authorization);
+    console.log(`| ${routes} | ${label} | ${bareCost.toFixed(1)} | ${full.toFixed(1)} | ${(full - bareCost).toFixed(1)} |`);
+    if (label !== 'a new token every request') verdict(full - bareCost <= 50, `module's own work ≤ 50 µs per authenticated, owned GET (${routes} routes, ${label}): ${(full - bareCost).toFixed(1)} µs`);
+    else console.log(`  (cold: the module's own work includes one signature verification; see the table above)`);
+  }
+  if (!profiled) {
+    profiled = true;
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 50 });
+    await session.post('Profiler.start');
+    await perRequest(zt.app, url, () => one, N * 2);
+    const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: CpuProfile };
+    session.disconnect();
+    console.log(`\nWhere a warm, owned GET's CPU goes (in-process profile of the ${routes}-route app, database stubbed):`);
+    printSummary(summarize(profile), N * 2 + 300);
+    console.log('');
+  }
+  await zt.app.close();
+  await bare.app.close();
+}
+
+// ---- 3. The throttle store, and Redis round trips per request ----
+console.log('\nRate-limit store: one throttle() call (what a request costs the limiter), sequential:\n');
+const memory = new MemoryStore();
+const throttleKeys = Array.from({ length: 1000 }, (_, i) => `bench:${i}`);
+const memoryCost = await cpuPerCall(N * 5, (i) => memory.throttle(throttleKeys[i % 1000], 60_000, 1e9, 0));
+console.log(`| store | time per call | commands per call |`);
+console.log('|---|---|---|');
+console.log(`| memory | ${memoryCost.toFixed(1)} µs | 0 |`);
+await memory.close?.();
+const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0 });
+const reachable = await redis.connect().then(() => true, () => false);
+if (!reachable) {
+  console.log(`| redis | Redis at ${REDIS_URL} unreachable: skipped | |`);
+} else {
+  const prefix = `zt-bench-${randomBytes(4).toString('hex')}:`;
+  let commands = 0;
+  const sendCommand = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((...args: Parameters<typeof sendCommand>) => {
+    commands++;
+    return sendCommand(...args);
+  }) as typeof redis.sendCommand;
+  const { RedisStore } = await import('../../dist/store/redis.store.js');
+  const store = new RedisStore(redis, prefix, false);
+  await store.throttle('warm', 60_000, 1e9, 0);
+  commands = 0;
+  const wall = await cpuPerCall(N, (i) => store.throttle(prefix + throttleKeys[i % 1000], 60_000, 1e9, 0));
+  console.log(`| redis (Lua script, loopback) | ${wall.toFixed(1)} µs (a round trip: mostly waiting) | ${(commands / (Math.min(300, N) + N)).toFixed(2)} |`);
+
+  // The whole request with the Redis store: throttling and revocation together, commands counted per request.
+  const zt = await stubbedApp(true, 10, redis, `${prefix}app:`);
+  const one = `Bearer ${(await zt.sessions.create(OWNER)).accessToken}`;
+  await perRequest(zt.app, `/notes/r9/${NOTE_ID}`, () => one, 300);
+  commands = 0;
+  const requests = 1000;
+  await perRequest(zt.app, `/notes/r9/${NOTE_ID}`, () => one, requests);
+  const perRequestCommands = commands / (requests + 300);
+  console.log(`\nwith store: Redis, an authenticated owned GET sends ${perRequestCommands.toFixed(2)} Redis commands (throttling; revocations arrive by pub/sub)`);
+  verdict(perRequestCommands <= 1, `Redis-backed throttling and revocation add ≤ 1 round trip per request: ${perRequestCommands.toFixed(2)}`);
+  await zt.app.close();
+  const leftovers = await redis.keys(`${prefix}*`);
+  if (leftovers.length) await redis.del(...leftovers);
+  redis.disconnect();
+}
+
+console.log('\nTargets of issue 16 measured here:\n');
+for (const line of verdicts) console.log(line);

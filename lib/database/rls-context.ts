@@ -33,8 +33,7 @@ async function open(dataSource: DataSource, principal: ZeroTrustPrincipal): Prom
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    await runner.startTransaction();
-    await identity.apply(runner, principal, Date.now());
+    await identity.begin(runner, principal, Date.now());
   } catch (error) {
     if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
     await runner.release();

@@ -7,6 +7,8 @@ export const RLS_IDENTITY_SETTING = 'zero_trust.identity';
 /** How long a signed identity is good for, in seconds: well past any transaction's start, never a second session. */
 const IDENTITY_TTL_SECONDS = 300;
 export const MIN_IDENTITY_KEY_BYTES = 32;
+/** What sign() produces: hex(payload) '.' hex(mac). */
+const SIGNED_IDENTITY = /^[0-9a-f]+\.[0-9a-f]{64}$/;
 
 /**
  * The identity a request's transaction carries into PostgreSQL, in a form the runtime role cannot
@@ -29,6 +31,37 @@ export class RlsIdentity {
   async apply(runner: QueryRunner, principal: ZeroTrustPrincipal, nowMs: number): Promise<void> {
     const value = this.sign(principal, await this.pidOf(runner), nowMs);
     await runner.query(`SELECT set_config('${RLS_IDENTITY_SETTING}', $1, true)`, [value]);
+  }
+
+  /**
+   * Opens the transaction on `runner` and sets the signed identity in the same round trip: both
+   * statements travel in one simple-protocol message (a parameterless query), so a request with row-level
+   * security pays START TRANSACTION + set_config once instead of twice. TypeORM's own `startTransaction`
+   * still runs (its state and subscribers' events stay right); only its START TRANSACTION carries the
+   * set_config. Two round trips as before when the DataSource sets an isolation level (SET TRANSACTION
+   * must come before any other statement) or TypeORM sends something else (another version).
+   */
+  async begin(runner: QueryRunner, principal: ZeroTrustPrincipal, nowMs: number): Promise<void> {
+    if (runner.connection.options.isolationLevel) {
+      await runner.startTransaction();
+      return this.apply(runner, principal, nowMs);
+    }
+    const value = this.sign(principal, await this.pidOf(runner), nowMs);
+    // Inlined, not bound: hex and one dot only, checked here, so the literal cannot end early.
+    if (!SIGNED_IDENTITY.test(value)) throw new Error('the signed row-level-security identity is not hex: refusing to inline it');
+    const query = runner.query;
+    let sent = false;
+    runner.query = ((sql: string, ...rest: unknown[]) => {
+      if (sql !== 'START TRANSACTION' || sent) return query.call(runner, sql, ...(rest as []));
+      sent = true;
+      return query.call(runner, `START TRANSACTION; SELECT set_config('${RLS_IDENTITY_SETTING}', '${value}', true)`);
+    }) as QueryRunner['query'];
+    try {
+      await runner.startTransaction();
+    } finally {
+      delete (runner as { query?: unknown }).query;
+    }
+    if (!sent) await runner.query(`SELECT set_config('${RLS_IDENTITY_SETTING}', $1, true)`, [value]);
   }
 
   sign(principal: Pick<ZeroTrustPrincipal, 'subject' | 'issuer' | 'scopes'>, pid: number, nowMs: number): string {
