@@ -15,6 +15,7 @@ export { Public } from './auth/public.decorator.js';
 export { CurrentUser } from './auth/current-user.decorator.js';
 export { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 export { TokenService } from './auth/token.service.js';
+export { PrincipalBlocklist } from './auth/principal-blocklist.js';
 export type { SigningKeyOptions, AccessTokenAlgorithm } from './auth/key-ring.js';
 export type { ExternalIssuerOptions } from './auth/external-issuer.js';
 export { PrincipalClaims } from './auth/principal-claims.js';

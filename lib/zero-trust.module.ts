@@ -6,6 +6,7 @@ import { AuditService } from './audit/audit.service.js';
 import { AccessTokenStrategy } from './auth/access-token.strategy.js';
 import { AccessTokenVerifier } from './auth/access-token.verifier.js';
 import { AuthObserver } from './auth/auth-observer.port.js';
+import { PrincipalBlocklist } from './auth/principal-blocklist.js';
 import { AUTH_CONFIG } from './auth/auth.internal-constants.js';
 import { resolveAuthOptions } from './auth/auth.options.js';
 import { SessionCheck } from './auth/session-check.port.js';
@@ -71,6 +72,8 @@ const services = [
   ZeroTrustStoreLifecycle,
   StoreFailurePolicy,
   AccessTokenVerifier,
+  // The deny list of external principals is the verifier's (it asks on every request); provided by class for operators.
+  { provide: PrincipalBlocklist, useFactory: (verifier: AccessTokenVerifier) => verifier.blocklist, inject: [AccessTokenVerifier] },
   AccessTokenStrategy,
   TokenService,
   DataSourceRef,

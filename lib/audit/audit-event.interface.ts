@@ -6,14 +6,18 @@ export type AuditEventType =
   | 'session.created'
   | 'session.revoked'
   | 'token.refreshed'
+  | 'session.grants_changed'
   | 'token.reuse_detected'
   | 'mfa.enrolled'
+  | 'mfa.disabled'
   | 'mfa.failure'
   | 'password.changed'
   | 'rate_limit.exceeded'
   | 'auth.lockout'
   | 'store.unavailable'
-  | 'anomaly.detected';
+  | 'anomaly.detected'
+  | 'principal.blocked'
+  | 'principal.unblocked';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
 

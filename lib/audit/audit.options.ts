@@ -1,4 +1,5 @@
-import { array, boolean, custom, object, oneOf, section } from '../core/option-schema.js';
+import { array, boolean, custom, disableable, integer, object, oneOf, seconds, section } from '../core/option-schema.js';
+import type { AuditFloodLimits } from './audit-flood.gate.js';
 import type { AuditSink } from './audit-sink.interface.js';
 import { LoggerAuditSink } from './logger-audit.sink.js';
 
@@ -14,6 +15,23 @@ export interface AuditOptions {
      * `'all'`: published as events too.
      */
     authSuccess?: 'count' | 'all';
+    /**
+     * Failure events a client can repeat at will (`auth.failure`, `access.denied`, `rate_limit.exceeded`,
+     * `mfa.failure`) are aggregated before the sinks, so a flood cannot crowd out other events: per
+     * window, the first `maxIdentical` identical ones and at most `maxPerType` of a type are written, the
+     * rest counted into one summary event. Metrics and anomaly rules still see every event. `false`
+     * writes every event.
+     */
+    floodControl?:
+      | false
+      | {
+          /** Seconds of one counting window. Default 60. */
+          window?: number;
+          /** Identical events (same type, reason, address, route, principal) written per window. Default 10. */
+          maxIdentical?: number;
+          /** Events of one type written per window. Default 1000. */
+          maxPerType?: number;
+        };
   };
 }
 
@@ -26,12 +44,21 @@ export const auditOptionsSchema = object({
   audit: section({
     loggerSink: boolean({ default: true }),
     authSuccess: oneOf(['count', 'all'], { default: 'count' }),
+    floodControl: disableable(
+      object({
+        window: seconds({ min: 1, max: 86_400, default: 60 }),
+        maxIdentical: integer({ min: 1, max: 1_000_000, default: 10 }),
+        maxPerType: integer({ min: 1, max: 10_000_000, default: 1000 }),
+      }),
+      { default: 'on' },
+    ),
   }),
 });
 
 export interface AuditConfig {
   readonly sinks: readonly AuditSink[];
   readonly publishAuthSuccess: boolean;
+  readonly floodControl: AuditFloodLimits | false;
 }
 
 export function resolveAuditOptions(raw: Record<string, unknown>): AuditConfig {
@@ -39,5 +66,6 @@ export function resolveAuditOptions(raw: Record<string, unknown>): AuditConfig {
   return {
     sinks: [...(given.audit.loggerSink ? [new LoggerAuditSink()] : []), ...given.auditSinks],
     publishAuthSuccess: given.audit.authSuccess === 'all',
+    floodControl: given.audit.floodControl,
   };
 }

@@ -3,26 +3,40 @@ import { Clock } from '../core/clock.js';
 import { describeContext, RequestContexts } from '../core/request-context.js';
 import type { AuditEvent, AuditEventType } from './audit-event.interface.js';
 import { sanitizeAuditEvent } from './audit-event.sanitizer.js';
+import { AuditFloodGate } from './audit-flood.gate.js';
 import { AUDIT_CONFIG } from './audit.internal-constants.js';
 import type { AuditConfig } from './audit.options.js';
 
 export type AuditEventInput = Omit<AuditEvent, 'time'> & { time?: string };
 
 /**
- * The one way security events leave the module: sanitized once, then handed to every sink and to the
- * module's own listeners (metrics, anomaly detection). Publishing never throws and never awaits a sink.
- * Where the event happened (request id, client address, route) comes from the request context.
+ * The one way security events leave the module: sanitized once, then handed to the module's own
+ * listeners (metrics, anomaly detection), every one, and to every sink, through the flood gate (a flood
+ * of client-triggered failures is written in part and counted, see AuditFloodGate). Publishing never
+ * throws and never awaits a sink. Where the event happened (request id, client address, route) comes
+ * from the request context.
  */
 @Injectable()
 export class AuditService implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('ZeroTrustAudit');
   private readonly listeners: Array<(event: AuditEvent) => void> = [];
   private readonly tallies = new Map<AuditEventType, number>();
+  private readonly gate?: AuditFloodGate;
+  /** Ends counting windows when no event arrives to do it, so a summary does not wait for the next flood. */
+  private readonly sweeper?: NodeJS.Timeout;
+  private readonly writeSummary = (event: AuditEvent) => this.toSinks(event);
 
   constructor(
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    if (config.floodControl) {
+      const gate = new AuditFloodGate(config.floodControl);
+      this.gate = gate;
+      this.sweeper = setInterval(() => gate.sweep(this.clock.now(), this.writeSummary), Math.min(config.floodControl.window, 10) * 1000);
+      this.sweeper.unref();
+    }
+  }
 
   /** For the module's own observers (metrics, anomaly rules). */
   subscribe(listener: (event: AuditEvent) => void): void {
@@ -40,6 +54,10 @@ export class AuditService implements BeforeApplicationShutdown, OnApplicationShu
         this.reportSinkError(error);
       }
     }
+    if (!this.gate || this.gate.admit(event, this.clock.now(), this.writeSummary)) this.toSinks(event);
+  }
+
+  private toSinks(event: AuditEvent): void {
     for (const sink of this.config.sinks) {
       try {
         const written = sink.write(event);
@@ -70,6 +88,9 @@ export class AuditService implements BeforeApplicationShutdown, OnApplicationShu
 
   /** Buffered sinks write what they hold before the database and the process go away. */
   async beforeApplicationShutdown(): Promise<void> {
+    // The counts of windows still open are written too: a flood that ends with the process is not lost.
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.gate?.drain(this.clock.now(), this.writeSummary);
     await Promise.all(this.config.sinks.map((sink) => sink.flush?.().catch((error: unknown) => this.reportSinkError(error))));
   }
 

@@ -18,6 +18,7 @@ export type AuthFailureReason =
   | 'issuer_unavailable'
   | 'missing_session'
   | 'session_revoked'
+  | 'principal_blocked'
   | 'invalid_token';
 
 /**

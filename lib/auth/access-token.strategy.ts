@@ -19,14 +19,14 @@ class BearerAccessTokenStrategy extends passport.Strategy {
     super();
   }
 
-  override authenticate(request: { headers?: Record<string, unknown> }): void {
-    const token = bearerToken(request.headers?.authorization);
-    if (!token) {
+  override authenticate(request: object): void {
+    const credentials = bearerToken(request);
+    if (credentials.refused) {
       // RFC 6750 §3.1: no bearer credentials at all (or another scheme) is "missing", not "invalid".
-      this.fail(new AccessTokenRejection('missing_token', 'no bearer token'), 401);
+      this.fail(new AccessTokenRejection(credentials.refused, credentials.refused === 'malformed' ? 'the Authorization header is not one bearer token' : 'no bearer token'), 401);
       return;
     }
-    this.verify(request, token, (error, user) => {
+    this.verify(request, credentials.token, (error, user) => {
       if (error instanceof AccessTokenRejection) this.fail(error, 401);
       else if (error) this.error(error as Error);
       else if (!user) this.fail(new AccessTokenRejection('invalid_token', 'no principal'), 401);

@@ -1,13 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../core/clock.js';
 import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
+import { StoreFailurePolicy } from '../store/store-failure.policy.js';
+import { ZERO_TRUST_STORE } from '../store/store.internal-constants.js';
+import type { ZeroTrustStore } from '../store/zero-trust-store.js';
 import { AccessTokenRejection } from './access-token-rejection.js';
 import { AUTH_CONFIG } from './auth.internal-constants.js';
 import type { AuthConfig } from './auth.options.js';
-import { JwksKeySource } from './external-issuer.js';
+import { JwksKeySource, type ResolvedExternalIssuer } from './external-issuer.js';
 import { decodeJws, type JwsAlgorithm, verifyJwsSignature } from './jws.js';
+import type { ResolvedKey } from './key-ring.js';
+import { PrincipalBlocklist } from './principal-blocklist.js';
 import { type ClaimsMapper, PrincipalClaims } from './principal-claims.js';
 import { SessionCheck } from './session-check.port.js';
+import type { KeyBinding } from './verified-token.cache.js';
 
 /** RFC 9068 §2.1: access tokens are typed, so an ID token or any other JWT is never taken for one. */
 const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
@@ -26,13 +33,21 @@ const OWN_CLAIMS = PrincipalClaims.standard();
 @Injectable()
 export class AccessTokenVerifier {
   private readonly external: ReadonlyMap<string, JwksKeySource>;
+  /** The key each principal's token was verified with, for the verified-token cache (see `keyBindingOf`). */
+  private readonly bindings = new WeakMap<ZeroTrustPrincipal, KeyBinding>();
+  /** The deny list of external principals, asked on every request (the module also provides it by class). */
+  readonly blocklist: PrincipalBlocklist;
 
   constructor(
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
     private readonly sessions: SessionCheck,
     private readonly clock: Clock,
+    @Inject(ZERO_TRUST_STORE) store: ZeroTrustStore,
+    private readonly storeFailures: StoreFailurePolicy,
+    audit: AuditService,
   ) {
     this.external = new Map(config.externalIssuers.map((issuer) => [issuer.issuer, new JwksKeySource(issuer, clock)]));
+    this.blocklist = new PrincipalBlocklist(store, config, audit);
   }
 
   async verify(rawToken: string): Promise<ZeroTrustPrincipal> {
@@ -62,7 +77,31 @@ export class AccessTokenVerifier {
     const key = source ? await source.find(header.kid, alg) : this.config.keyRing.find(header.kid, alg);
     if (!key) throw new AccessTokenRejection('unknown_key', 'no configured key matches kid and alg');
     if (!verifyJwsSignature(token, alg, key.verifyKey)) throw new AccessTokenRejection('bad_signature', 'the signature does not verify');
-    return this.checkClaims(claims, source?.issuer.claims ?? OWN_CLAIMS, source ? source.issuer.audiences : this.config.audiences, source ? source.issuer.maxTokenLifetime : this.config.maxTokenLifetime);
+    const principal = await this.checkClaims(
+      claims,
+      source?.issuer.claims ?? OWN_CLAIMS,
+      source ? source.issuer.audiences : this.config.audiences,
+      source ? source.issuer.maxTokenLifetime : this.config.maxTokenLifetime,
+      source?.issuer,
+    );
+    this.bindings.set(principal, this.bind(key, header.kid, alg, source));
+    return principal;
+  }
+
+  /**
+   * How the verified-token cache asks whether the key that verified `principal` is still trusted:
+   * for our own keys, whether the key ring would still choose it; for an external issuer, whether its
+   * JWKS, within its max staleness, still publishes it. `undefined` for a principal this verifier did
+   * not make (such a principal is never cached).
+   */
+  keyBindingOf(principal: ZeroTrustPrincipal): KeyBinding | undefined {
+    return this.bindings.get(principal);
+  }
+
+  private bind(key: ResolvedKey, kid: unknown, alg: JwsAlgorithm, source: JwksKeySource | undefined): KeyBinding {
+    if (source) return { stillTrusted: () => source.serves(key) };
+    // Read at every hit: a key ring reloaded without the key ends the verifications it made.
+    return { stillTrusted: () => this.config.keyRing.find(kid, alg) === key };
   }
 
   private async checkClaims(
@@ -70,6 +109,7 @@ export class AccessTokenVerifier {
     mapper: ClaimsMapper,
     audiences: readonly string[],
     maxLifetime: number,
+    external: ResolvedExternalIssuer | undefined,
   ): Promise<ZeroTrustPrincipal> {
     const { exp, iat, nbf, sub, iss } = claims;
     if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new AccessTokenRejection('missing_claim', 'exp is required');
@@ -88,14 +128,21 @@ export class AccessTokenVerifier {
     // A stolen signing key or a misconfigured issuer could mint long-lived tokens; cap what we accept.
     if (exp - iat > maxLifetime) throw new AccessTokenRejection('lifetime_exceeded', `exp - iat exceeds ${maxLifetime}s`);
     const mapped = mapper(claims);
+    const subject = mapped.subject ?? sub;
+    if (typeof subject !== 'string' || subject === '') throw new AccessTokenRejection('missing_claim', 'the claims mapping gave no subject');
+    const amr = Array.isArray(claims.amr) ? claims.amr.filter((m): m is string => typeof m === 'string') : [];
     const principal: ZeroTrustPrincipal = Object.freeze({
-      subject: mapped.subject ?? sub,
-      scopes: Object.freeze([...mapped.scopes]),
-      roles: Object.freeze([...mapped.roles]),
+      subject,
+      // OpenID Connect Core §5.7: `sub` is unique within its issuer only; see ZeroTrustPrincipal.ownerId.
+      ownerId: external ? `${external.issuer}#${subject}` : subject,
+      // An external issuer's word counts only as far as its mapping allows (issue 13.7): a provider's
+      // `scope: notes:admin` or `amr: [mfa]` grants nothing here unless listed for that provider.
+      scopes: Object.freeze(external ? allowed(mapped.scopes, external.allowedScopes) : [...mapped.scopes]),
+      roles: Object.freeze(external ? allowed(mapped.roles, external.allowedRoles) : [...mapped.roles]),
       sessionId: typeof claims.sid === 'string' ? claims.sid : undefined,
       tokenId: typeof claims.jti === 'string' ? claims.jti : undefined,
       issuer: iss as string,
-      authMethods: Object.freeze(Array.isArray(claims.amr) ? claims.amr.filter((m): m is string => typeof m === 'string') : []),
+      authMethods: Object.freeze(external ? trustedAmr(amr, external.trustAmr) : amr),
       expiresAt: exp,
       claims: Object.freeze({ ...claims }),
     });
@@ -105,16 +152,39 @@ export class AccessTokenVerifier {
 
   /**
    * What must be asked again on every request, even for a token whose signature was verified before:
-   * has it expired, and (for our own tokens, with sessions on) is its session still live? Revocation
-   * must hold before expiry.
+   * has it expired; for our own tokens with sessions on, is its session still live; for an external
+   * principal, has an operator blocked it? Revocation must hold before expiry.
    */
   async assertStillValid(principal: ZeroTrustPrincipal): Promise<void> {
     if (principal.expiresAt + this.config.clockTolerance <= this.clock.now() / 1000) {
       throw new AccessTokenRejection('expired', 'the token has expired');
     }
-    if (principal.issuer === this.config.issuer && this.sessions.enabled) {
-      if (!principal.sessionId) throw new AccessTokenRejection('missing_session', 'sessions are enabled and the token has no sid');
-      if (!(await this.sessions.isActive(principal.sessionId))) throw new AccessTokenRejection('session_revoked', 'the session was revoked or expired');
+    if (principal.issuer === this.config.issuer) {
+      if (this.sessions.enabled) {
+        if (!principal.sessionId) throw new AccessTokenRejection('missing_session', 'sessions are enabled and the token has no sid');
+        if (!(await this.sessions.isActive(principal.sessionId, principal))) throw new AccessTokenRejection('session_revoked', 'the session was revoked or expired');
+      }
+    } else if (await this.isBlocked(principal)) {
+      throw new AccessTokenRejection('principal_blocked', 'the principal is on the deny list');
     }
   }
+
+  private async isBlocked(principal: ZeroTrustPrincipal): Promise<boolean> {
+    try {
+      return await this.blocklist.isBlocked(principal.issuer, principal.subject);
+    } catch (error) {
+      // A deny list that cannot be read cannot be enforced: `onStoreFailure.auth` decides (closed: 503).
+      this.storeFailures.handle(error, 'auth');
+      return false;
+    }
+  }
+}
+
+function allowed(values: readonly string[], allowList: readonly string[]): string[] {
+  return allowList.length === 0 ? [] : [...new Set(values.filter((value) => allowList.includes(value)))];
+}
+
+function trustedAmr(values: readonly string[], trust: boolean | readonly string[]): string[] {
+  if (trust === true) return [...values];
+  return trust === false ? [] : values.filter((value) => trust.includes(value));
 }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { CoreConfig } from '../core/core.options.js';
-import { array, custom, object, oneOf, optional, seconds, string } from '../core/option-schema.js';
+import { array, custom, disableable, integer, object, oneOf, optional, seconds, string } from '../core/option-schema.js';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 import { type ExternalIssuerOptions, type ResolvedExternalIssuer, resolveExternalIssuer } from './external-issuer.js';
 import {
@@ -35,6 +35,21 @@ export interface AuthOptions {
   clockTolerance?: number;
   /** Identity providers whose access tokens are accepted besides this app's own. Default none. */
   externalIssuers?: ExternalIssuerOptions[];
+  /**
+   * Failed authentications (401s on routes that need a token) allowed per client address (an IPv4
+   * address or an IPv6 /64) per window, counted in the store so every instance sees them; past the
+   * limit the address gets 429 before any token of it is verified. `false` turns it off.
+   */
+  authFailureLimit?:
+    | false
+    | {
+        /** Failures allowed per window. Default 50. */
+        limit?: number;
+        /** Seconds the count runs for, from the first failure. Default 60. */
+        window?: number;
+        /** Seconds an address over the limit is refused. Default 0: the rest of the window. */
+        block?: number;
+      };
 }
 
 const audienceSchema = custom<string[]>('a non-empty string or a non-empty list of them', (value) => {
@@ -61,7 +76,22 @@ export const authOptionsSchema = object({
   maxTokenLifetime: seconds({ min: 1, max: 3600, default: 900 }),
   clockTolerance: seconds({ min: 0, max: 60, default: 5 }),
   externalIssuers: array(custom<unknown>('an external issuer object', (value) => value), { default: [] }),
+  authFailureLimit: disableable(
+    object({
+      limit: integer({ min: 1, max: 1_000_000, default: 50 }),
+      window: seconds({ min: 1, max: 86_400, default: 60 }),
+      block: seconds({ min: 0, max: 86_400, default: 0 }),
+    }),
+    { default: 'on' },
+  ),
 });
+
+/** The failed-authentication budget, resolved. */
+export interface AuthFailureLimit {
+  readonly limit: number;
+  readonly window: number;
+  readonly block: number;
+}
 
 /** What the authentication providers read: validated, defaulted, keys parsed. Built once at boot. */
 export interface AuthConfig {
@@ -73,6 +103,7 @@ export interface AuthConfig {
   readonly maxTokenLifetime: number;
   readonly clockTolerance: number;
   readonly externalIssuers: readonly ResolvedExternalIssuer[];
+  readonly authFailureLimit: AuthFailureLimit | false;
 }
 
 export function resolveAuthOptions(raw: Record<string, unknown>, core: CoreConfig): AuthConfig {
@@ -137,5 +168,6 @@ export function resolveAuthOptions(raw: Record<string, unknown>, core: CoreConfi
     maxTokenLifetime: given.maxTokenLifetime,
     clockTolerance: given.clockTolerance,
     externalIssuers,
+    authFailureLimit: given.authFailureLimit,
   };
 }

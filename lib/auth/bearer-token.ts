@@ -1,10 +1,44 @@
+import { rawRequest } from '../core/request-context.js';
+
+/** What the Authorization header of a request holds for this module: a bearer token, or why there is none. */
+export type BearerCredentials = { readonly token: string; readonly refused?: undefined } | { readonly token?: undefined; readonly refused: 'missing_token' | 'malformed' };
+
 /**
- * The token of an `Authorization: Bearer …` header (RFC 6750 §2.1; the scheme is case-insensitive).
- * Only the header: tokens in query strings end up in logs and Referer headers. The one place that
- * parses the header.
+ * RFC 6750 §2.1: `credentials = "Bearer" 1*SP b64token` with
+ * `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`: one token and nothing
+ * after it. `Bearer <token> <junk>` is not a token followed by noise to skip but a header this parser
+ * does not understand, so it is refused rather than read the way some other parser might not.
  */
-export function bearerToken(header: unknown): string | undefined {
-  if (typeof header !== 'string') return undefined;
-  const match = /^bearer +(\S+)$/i.exec(header);
-  return match?.[1];
+const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+const BEARER_SCHEME = /^bearer(?:[ \t]|$)/i;
+
+const MISSING: BearerCredentials = Object.freeze({ refused: 'missing_token' });
+const MALFORMED: BearerCredentials = Object.freeze({ refused: 'malformed' });
+
+/**
+ * The bearer token of a request (Express's or Fastify's, or the raw Node request). Only the header:
+ * tokens in query strings end up in logs and Referer headers. The one place that parses the header.
+ *
+ * No Authorization header, or another scheme, is "missing" (RFC 6750 §3.1: no error code). A Bearer
+ * header that is not exactly one b64token is "malformed", and so is a request with two Authorization
+ * fields (RFC 9110 §5.3: a field that is not a list may not be repeated; Node keeps the first, a proxy
+ * in front may have checked the other).
+ */
+export function bearerToken(request: object): BearerCredentials {
+  const raw = rawRequest(request);
+  const header = (raw.headers ?? (request as { headers?: Record<string, unknown> }).headers)?.authorization;
+  if (typeof header !== 'string') return MISSING;
+  if (authorizationFields(raw.rawHeaders) > 1) return MALFORMED;
+  if (!BEARER_SCHEME.test(header)) return MISSING;
+  const match = BEARER.exec(header);
+  return match ? { token: match[1] } : MALFORMED;
+}
+
+function authorizationFields(rawHeaders: readonly string[] | undefined): number {
+  if (!rawHeaders) return 1;
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].length === 13 && rawHeaders[i].toLowerCase() === 'authorization') count++;
+  }
+  return count;
 }

@@ -30,6 +30,19 @@ export interface ExternalIssuerOptions {
   minRefetchInterval?: number;
   /** Fetch timeout, in seconds. Default 3. */
   timeout?: number;
+  /**
+   * The scopes (after `claims` mapping) this issuer may grant here; any other scope in its tokens is
+   * dropped. Default none: a provider's `scope: notes:admin` means nothing to this app unless listed.
+   */
+  allowedScopes?: string[];
+  /** The roles (after `claims` mapping) this issuer may grant here; others are dropped. Default none. */
+  allowedRoles?: string[];
+  /**
+   * Whose word on `amr` (RFC 8176) counts: `false` (default) drops the claim, so no token of this issuer
+   * satisfies `@RequireMfa()`; a list keeps only those values (e.g. `['mfa', 'hwk']`); `true` keeps all.
+   * Only for a provider that enforces the second factor it reports.
+   */
+  trustAmr?: boolean | string[];
 }
 
 export interface ResolvedExternalIssuer {
@@ -43,6 +56,9 @@ export interface ResolvedExternalIssuer {
   readonly cacheTtl: number;
   readonly minRefetchInterval: number;
   readonly timeout: number;
+  readonly allowedScopes: readonly string[];
+  readonly allowedRoles: readonly string[];
+  readonly trustAmr: boolean | readonly string[];
 }
 
 const MAX_JWKS_BYTES = 256 * 1024;
@@ -79,11 +95,23 @@ const externalIssuerSchema = object({
   cacheTtl: seconds({ min: 1, max: 86_400, default: 600 }),
   minRefetchInterval: seconds({ min: 0, max: 3600, default: 30 }),
   timeout: seconds({ min: 0.1, max: 60, default: 3 }),
+  // RFC 6749 §3.3: a scope token is 1*NQCHAR, no spaces or quotes.
+  allowedScopes: array(string({ pattern: /^[\x21\x23-\x5b\x5d-\x7e]+$/, expected: 'a scope token (RFC 6749 §3.3: printable ASCII, no space, quote or backslash)' }), { default: [] }),
+  allowedRoles: array(string(), { default: [] }),
+  trustAmr: custom<boolean | string[]>('true, false or a non-empty list of amr values (RFC 8176)', (value) => {
+    if (value === undefined) return false;
+    if (typeof value === 'boolean') return value;
+    return Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && /^[\x21-\x7e]+$/.test(item)) ? [...value] : undefined;
+  }),
 });
 
 export function resolveExternalIssuer(options: unknown, where: string, ownIssuer: string): ResolvedExternalIssuer {
   const resolved = externalIssuerSchema.parse(options, where);
   if (resolved.issuer === ownIssuer) throw new ZeroTrustConfigurationError(`${where}.issuer is this app's own issuer; external issuers must differ.`);
+  // `<issuer>#<subject>` is an external principal's owner id: an issuer with a `#` could make two of them collide.
+  if (resolved.issuer.includes('#')) {
+    throw new ZeroTrustConfigurationError(`${where}.issuer must not contain "#" (an issuer identifier has no fragment, OpenID Connect Discovery §3).`);
+  }
   const { audience, ...rest } = resolved;
   return { ...rest, algorithms: rest.algorithms as ExternalIssuerAlgorithm[], audiences: audience };
 }
@@ -103,6 +131,16 @@ export class JwksKeySource {
     readonly issuer: ResolvedExternalIssuer,
     private readonly clock: Clock = new SystemClock(),
   ) {}
+
+  /**
+   * Whether `key` is still the key this issuer publishes for its kid, from keys within their max
+   * staleness (`cacheTtl` since the last successful fetch). A cached verification asks it on every hit,
+   * so it dies with its key: removed from the JWKS, or no longer vouched for because the provider
+   * cannot be reached. No I/O: a stale answer sends the request down the full path, which refetches.
+   */
+  serves(key: ResolvedKey): boolean {
+    return this.clock.now() - this.fetchedAt < this.issuer.cacheTtl * 1000 && this.keys.get(key.kid) === key;
+  }
 
   async find(kid: unknown, alg: string): Promise<ResolvedKey> {
     if (typeof kid !== 'string') throw new AccessTokenRejection('unknown_key', 'external tokens must name their key (kid)');
@@ -139,7 +177,10 @@ export class JwksKeySource {
       const keys = new Map<string, ResolvedKey>();
       for (const jwk of document.keys as Array<JsonWebKey & { kid?: unknown; alg?: unknown; use?: unknown }>) {
         const key = this.toKey(jwk);
-        if (key) keys.set(key.kid, key);
+        if (!key) continue;
+        // The same key published again stays the same object, so verifications cached with it survive the refetch.
+        const held = this.keys.get(key.kid);
+        keys.set(key.kid, held && held.alg === key.alg && held.verifyKey.equals(key.verifyKey) ? held : key);
       }
       this.keys = keys;
       this.fetchedAt = this.clock.now();

@@ -42,6 +42,10 @@ export class TokenService {
       throw new ZeroTrustConfigurationError('this app has no signing key (only public keys are configured), so it cannot issue tokens.');
     }
     if (typeof request.subject !== 'string' || request.subject === '') throw new TypeError('subject must be a non-empty string');
+    // `<external issuer>#<sub>` is how external principals own records (ZeroTrustPrincipal.ownerId): a
+    // local subject of that form would own a provider user's records.
+    const external = this.config.externalIssuers.find((issuer) => request.subject.startsWith(`${issuer.issuer}#`));
+    if (external) throw new TypeError(`subject "${request.subject}" has the form of a principal of the external issuer "${external.issuer}"`);
     for (const name of Object.keys(request.claims ?? {})) {
       if (RESERVED_CLAIMS.has(name)) throw new TypeError(`claim "${name}" is set by TokenService and cannot be passed in claims`);
     }

@@ -1,26 +1,63 @@
 import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
 
 /**
+ * The key a token's signature was verified with, and the question the verifier would ask of it now:
+ * is it still in this app's key ring, or still published by its issuer in a JWKS within its max
+ * staleness? Answered in memory, without I/O.
+ */
+export interface KeyBinding {
+  stillTrusted(): boolean;
+}
+
+interface Entry {
+  readonly principal: ZeroTrustPrincipal;
+  readonly key: KeyBinding;
+}
+
+/**
  * Tokens whose signature and claims were verified, by their exact bytes: a token seen again needs no
- * cryptography (the same bytes carry the same claims under the same keys). Expiry and session
- * revocation are still checked on every hit, by the strategy. Bounded; the oldest entry goes first.
+ * cryptography (the same bytes carry the same claims under the same key). What a hit still checks:
+ *
+ * - the key: an entry lives only as long as the key that verified it is trusted (issue 13.8). A key
+ *   removed from the key ring or from its issuer's JWKS, or an issuer whose keys are past their max
+ *   staleness (`cacheTtl` since the last fetch, e.g. while the provider is down), drops the entry, and
+ *   the token goes down the full path, which refetches and fails closed like for a token never seen.
+ *   Without this, "fail closed" would hold only for new tokens: one accepted once would live to `exp`.
+ * - expiry, session revocation and the principal deny list, on every request, by the strategy
+ *   (`AccessTokenVerifier.assertStillValid`).
+ *
+ * Nothing else could change the answer: claims are covered by the signature, and the policy applied to
+ * them (issuer mappings, audiences, lifetimes) is fixed at boot. Bounded to `maxEntries`; past it the
+ * oldest entry goes first (an attacker filling it with its own valid tokens only costs others a
+ * verification). Per process: nothing here is shared between instances.
  */
 export class VerifiedTokenCache {
-  private readonly entries = new Map<string, ZeroTrustPrincipal>();
+  private readonly entries = new Map<string, Entry>();
 
   constructor(private readonly maxEntries = 10_000) {}
 
   get(token: string): ZeroTrustPrincipal | undefined {
-    return this.entries.get(token);
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (!entry.key.stillTrusted()) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return entry.principal;
   }
 
-  set(token: string, principal: ZeroTrustPrincipal): void {
+  set(token: string, principal: ZeroTrustPrincipal, key: KeyBinding): void {
     if (this.maxEntries === 0) return;
+    this.entries.delete(token);
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(token, principal);
+    this.entries.set(token, { principal, key });
   }
 
   delete(token: string): void {
     this.entries.delete(token);
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 }

@@ -73,7 +73,9 @@ export class AuthorizationGuard implements CanActivate {
     if (!principal) throw new UnauthorizedException();
     const policy = plan.get(AUTHZ_PLAN);
     try {
-      if (this.anomalies.isBlocked(principal.subject)) throw new AccessDenied('blocked', 'AnomalyBlock');
+      // Keyed by owner id, like the events the anomaly rules read: an external principal whose `sub` equals a
+      // local user's id neither triggers nor inherits that user's block.
+      if (this.anomalies.isBlocked(principal.ownerId)) throw new AccessDenied('blocked', 'AnomalyBlock');
       if (!policy.hasRule && this.config.authorization === 'strict') throw new AccessDenied('no_rule', 'none');
       if (policy.requireMfa && !principal.authMethods.some((method) => MFA_METHODS.includes(method))) {
         throw new AccessDenied('mfa_required', 'RequireMfa');
@@ -96,7 +98,7 @@ export class AuthorizationGuard implements CanActivate {
         type: 'access.denied',
         outcome: 'denied',
         reason: error.reason,
-        principal: { subject: principal.subject, sessionId: principal.sessionId },
+        principal: { subject: principal.ownerId, sessionId: principal.sessionId },
         details: { rule: error.rule, resource: error.resource?.type, resourceId: error.resource?.id },
       });
       if (error.status === 'not_found') throw new NotFoundException('Resource not found');
@@ -108,6 +110,11 @@ export class AuthorizationGuard implements CanActivate {
     await RlsContext.end(requestContext, 'rollback').catch(() => undefined);
   }
 
+  /**
+   * Owner values are compared with `principal.ownerId`: the subject for this app's own tokens,
+   * `<issuer>#<subject>` for an external issuer's, so issuer and subject must both match (issue 13.7).
+   * An owner function receives the whole principal and must do the same.
+   */
   private async checkOwnership(rule: OwnershipRule, principal: ZeroTrustPrincipal, params: Record<string, unknown>): Promise<object> {
     const { entity, options } = rule;
     const ruleName = `OwnsResource(${entity.name})`;
@@ -123,7 +130,7 @@ export class AuthorizationGuard implements CanActivate {
       const record = await findById(parentRepository, parentId);
       const resource = { type: parent.entity.name, id: parentId };
       if (!record) throw new AccessDenied('not_found', ruleName, resource, 'not_found');
-      if (!isAdmin && !sameId(readPath(record, parent.owner ?? 'ownerId'), principal.subject)) {
+      if (!isAdmin && !sameId(readPath(record, parent.owner ?? 'ownerId'), principal.ownerId)) {
         throw new AccessDenied('not_owner', ruleName, resource, denial);
       }
     }
@@ -142,7 +149,7 @@ export class AuthorizationGuard implements CanActivate {
     const owns =
       typeof options.owner === 'function'
         ? options.owner(record, principal) === true
-        : ownerPath === undefined || sameId(readPath(record, ownerPath), principal.subject);
+        : ownerPath === undefined || sameId(readPath(record, ownerPath), principal.ownerId);
     if (!owns) throw new AccessDenied('not_owner', ruleName, resource, denial);
     return record;
   }

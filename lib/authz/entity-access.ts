@@ -45,6 +45,19 @@ export class EntityAccess {
   }
 }
 
+/**
+ * Whether `ownerId` can be an owner value of the `property` column: a UUID column holds only UUIDs, an
+ * integer column only integers. An external principal's owner id (`<issuer>#<subject>`) fits neither,
+ * so it owns no row there: compared in SQL it would be a type error (a 500), never a match.
+ */
+export function ownerFitsColumn(repository: Repository<ObjectLiteral>, property: string, ownerId: string): boolean {
+  const column = repository.metadata.findColumnWithPropertyPath(property);
+  if (!column) return true;
+  if (column.type === 'uuid') return UUID.test(ownerId);
+  if (INTEGER_TYPES.has(column.type)) return INTEGER.test(ownerId);
+  return true;
+}
+
 /** Reads `a.b.c` from a record; used for owner paths such as `project.ownerId`. */
 export function readPath(record: unknown, path: string): unknown {
   let value: unknown = record;

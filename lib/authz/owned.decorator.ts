@@ -31,7 +31,8 @@ export class OwnedRepositoryPipe implements PipeTransform<OwnedRequest, Promise<
   async transform(request: OwnedRequest): Promise<OwnedRepository<object>> {
     if (!request.principal) throw new UnauthorizedException();
     const repository = await this.entities.repository(request.entity);
-    return new OwnedRepository(repository, request.principal.subject, request.owner, this.config.maxPageSize);
+    // Issuer and subject together (issue 13.7): an external principal's owner id is `<issuer>#<subject>`.
+    return new OwnedRepository(repository, request.principal.ownerId, request.owner, this.config.maxPageSize);
   }
 }
 

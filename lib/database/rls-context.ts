@@ -39,7 +39,7 @@ async function open(dataSource: DataSource, principal: ZeroTrustPrincipal): Prom
     await runner.release();
     throw error;
   }
-  return { subject: principal.subject, runner, ended: false, adopted: false };
+  return { subject: principal.ownerId, runner, ended: false, adopted: false };
 }
 
 /**
@@ -81,7 +81,7 @@ export const RlsContext = {
     }
     const transaction = await pending;
     if (transaction.ended) throw new Error('the row-level-security transaction of this request has already ended');
-    if (transaction.subject !== principal.subject) throw new Error('one request cannot act for two principals');
+    if (transaction.subject !== principal.ownerId) throw new Error('one request cannot act for two principals');
     if (owner && 'adopt' in owner) transaction.adopted = true;
     else if (owner && !closeWatched.has(transaction)) {
       closeWatched.add(transaction);
@@ -116,11 +116,11 @@ export const RlsContext = {
    */
   async run<T>(dataSource: DataSource, principal: ZeroTrustPrincipal, work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const current = outsideRequests.getStore();
-    if (current?.subject === principal.subject) return work(current.manager);
+    if (current?.subject === principal.ownerId) return work(current.manager);
     const identity = identityFor(dataSource);
     return dataSource.transaction(async (manager) => {
       await identity.apply(manager.queryRunner!, principal, Date.now());
-      return outsideRequests.run({ manager, subject: principal.subject }, () => work(manager));
+      return outsideRequests.run({ manager, subject: principal.ownerId }, () => work(manager));
     });
   },
 };

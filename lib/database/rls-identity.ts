@@ -64,9 +64,10 @@ export class RlsIdentity {
     if (!sent) await runner.query(`SELECT set_config('${RLS_IDENTITY_SETTING}', $1, true)`, [value]);
   }
 
-  sign(principal: Pick<ZeroTrustPrincipal, 'subject' | 'issuer' | 'scopes'>, pid: number, nowMs: number): string {
+  sign(principal: Pick<ZeroTrustPrincipal, 'ownerId' | 'issuer' | 'scopes'>, pid: number, nowMs: number): string {
     const payload = Buffer.from(
-      JSON.stringify({ s: principal.subject, i: principal.issuer, c: principal.scopes, e: Math.floor(nowMs / 1000) + IDENTITY_TTL_SECONDS, p: pid }),
+      // `s` is the owner id (issuer and subject for an external principal), what owner columns hold.
+      JSON.stringify({ s: principal.ownerId, i: principal.issuer, c: principal.scopes, e: Math.floor(nowMs / 1000) + IDENTITY_TTL_SECONDS, p: pid }),
       'utf8',
     ).toString('hex');
     const inner = createHash('sha256').update(payload, 'utf8').digest();

@@ -160,7 +160,7 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
         type: 'rate_limit.exceeded',
         outcome: 'denied',
         reason: name,
-        principal: principal ? { subject: principal.subject } : undefined,
+        principal: principal ? { subject: principal.ownerId } : undefined,
       });
       await this.throwThrottlingException(context, { limit, ttl, key, tracker, ...result });
     }

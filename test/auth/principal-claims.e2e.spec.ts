@@ -24,6 +24,12 @@ class ReportsController {
 }
 
 const AUDIENCE = 'reports-api';
+/**
+ * What this API lets these providers grant (issue 13.7: an external issuer's scopes and roles count only
+ * through an explicit per-issuer allow-list). The presets decide where scopes and roles are read from;
+ * the allow-lists decide which of them count.
+ */
+const GRANTS = { allowedScopes: ['openid', 'read:reports', 'write:reports'], allowedRoles: ['report-admin'] };
 const provider = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
 describe.each(PLATFORMS)('claims of external issuers map to scopes and roles through presets (%s)', (platform) => {
@@ -57,7 +63,7 @@ describe.each(PLATFORMS)('claims of external issuers map to scopes and roles thr
 
   it('Auth0: the API permissions are scopes; roles come from the namespaced claim named', async () => {
     const issuer = 'https://tenant.auth0.test/';
-    const app = await appFor({ issuer, claims: PrincipalClaims.auth0({ rolesClaim: 'https://reports.test/roles' }) });
+    const app = await appFor({ issuer, claims: PrincipalClaims.auth0({ rolesClaim: 'https://reports.test/roles' }), ...GRANTS });
     try {
       const token = tokenFrom(issuer, { scope: 'openid', permissions: ['read:reports'], 'https://reports.test/roles': ['report-admin'] });
       const response = await request(app.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`).expect(200);
@@ -73,7 +79,7 @@ describe.each(PLATFORMS)('claims of external issuers map to scopes and roles thr
 
   it('Keycloak: realm roles are roles; another client\'s roles are never taken', async () => {
     const issuer = 'https://keycloak.test/realms/acme';
-    const app = await appFor({ issuer, claims: PrincipalClaims.keycloak({ clientId: 'reports-api' }), requireAccessTokenType: false });
+    const app = await appFor({ issuer, claims: PrincipalClaims.keycloak({ clientId: 'reports-api' }), requireAccessTokenType: false, ...GRANTS });
     try {
       const admin = tokenFrom(issuer, { scope: 'read:reports', realm_access: { roles: ['report-admin'] } });
       await request(app.getHttpServer()).get('/admin').set('Authorization', `Bearer ${admin}`).expect(200);
@@ -88,7 +94,7 @@ describe.each(PLATFORMS)('claims of external issuers map to scopes and roles thr
 
   it('Entra ID: scp is space-delimited scopes, roles are app roles, the subject is oid', async () => {
     const issuer = 'https://login.microsoftonline.test/tenant/v2.0';
-    const app = await appFor({ issuer, claims: 'entra' });
+    const app = await appFor({ issuer, claims: 'entra', ...GRANTS });
     try {
       const token = tokenFrom(issuer, { scp: 'read:reports write:reports', roles: ['report-admin'], oid: '00000000-0000-0000-0000-000000000042' });
       const response = await request(app.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`).expect(200);
@@ -98,9 +104,21 @@ describe.each(PLATFORMS)('claims of external issuers map to scopes and roles thr
     }
   });
 
+  it('13.7: a preset maps claims, but without an allow-list for the issuer nothing it maps is granted', async () => {
+    const issuer = 'https://tenant.auth0.test/';
+    const app = await appFor({ issuer, claims: PrincipalClaims.auth0({ rolesClaim: 'https://reports.test/roles' }) });
+    try {
+      const token = tokenFrom(issuer, { scope: 'openid', permissions: ['read:reports'], 'https://reports.test/roles': ['report-admin'] });
+      await request(app.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`).expect(403);
+      await request(app.getHttpServer()).get('/admin').set('Authorization', `Bearer ${token}`).expect(403);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('the standard mapping ignores provider-specific claims (no role from permissions, no scope from roles)', async () => {
     const issuer = 'https://plain.test';
-    const app = await appFor({ issuer });
+    const app = await appFor({ issuer, ...GRANTS });
     try {
       const token = tokenFrom(issuer, { permissions: ['read:reports'], realm_access: { roles: ['report-admin'] } });
       await request(app.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`).expect(403);

@@ -174,7 +174,7 @@ describe.each(harnesses)('least-privilege role migration on %s', (_name, skip, c
   it.skipIf(skip)('still lets the runtime role do its job: DML on its tables, INSERT into the audit table', async () => {
     await h.runtime(`INSERT INTO audit_log (type) VALUES ('login')`);
     const [{ pid }] = (await h.runtime('SELECT pg_backend_pid() AS pid')) as Array<{ pid: number }>;
-    const signed = identity.sign({ subject: A, issuer: 'https://issuer.test', scopes: [] }, Number(pid), Date.now());
+    const signed = identity.sign({ ownerId: A, issuer: 'https://issuer.test', scopes: [] }, Number(pid), Date.now());
     const rows = await h.runtime(
       `BEGIN; SELECT set_config('zero_trust.identity', '${signed}', true); INSERT INTO notes (id, "ownerId", title) VALUES (gen_random_uuid(), '${A}', 'new'); COMMIT;`,
     ).catch((error) => error);
@@ -220,26 +220,26 @@ describe.each(harnesses)('least-privilege role migration on %s', (_name, skip, c
   const titles = (rows: unknown[] | string) => (typeof rows === 'string' ? rows : (rows as Array<{ title: string }>).map((r) => r.title).sort());
 
   it.skipIf(skip)('row-level security: with A\'s signed identity only A\'s rows are visible and writable; unset, none', async () => {
-    const signed = identity.sign({ subject: A, issuer: 'https://issuer.test', scopes: [] }, await pidOfRuntime(), Date.now());
+    const signed = identity.sign({ ownerId: A, issuer: 'https://issuer.test', scopes: [] }, await pidOfRuntime(), Date.now());
     const [mine, update] = await inTransaction(signed, ['SELECT title FROM notes', `UPDATE notes SET "ownerId" = '${B}' WHERE title = 'a1'`]);
     expect(titles(mine)).toEqual(['a1', 'a2', 'new']);
     expect(update).toBe('42501');
     expect(await inTransaction(null, ['SELECT title FROM notes'])).toEqual([[]]);
-    const admin = identity.sign({ subject: A, issuer: 'https://issuer.test', scopes: ['notes:admin'] }, await pidOfRuntime(), Date.now());
+    const admin = identity.sign({ ownerId: A, issuer: 'https://issuer.test', scopes: ['notes:admin'] }, await pidOfRuntime(), Date.now());
     expect(titles((await inTransaction(admin, ['SELECT title FROM notes']))[0])).toEqual(['a1', 'a2', 'b1', 'new']);
   });
 
   it.skipIf(skip).each([
     ['the old plain setting zero_trust.user_id', async () => `x`, `SELECT set_config('zero_trust.user_id', '${A}', true), set_config('zero_trust.scopes', 'notes:admin', true)`],
-    ['an identity signed with another key', async (pid: number) => new RlsIdentity(randomBytes(32)).sign({ subject: B, issuer: 'x', scopes: ['notes:admin'] }, pid, Date.now()), null],
+    ['an identity signed with another key', async (pid: number) => new RlsIdentity(randomBytes(32)).sign({ ownerId: B, issuer: 'x', scopes: ['notes:admin'] }, pid, Date.now()), null],
     ['a real identity with its payload changed to another user', async (pid: number) => {
-      const real = identity.sign({ subject: A, issuer: 'https://issuer.test', scopes: [] }, pid, Date.now());
+      const real = identity.sign({ ownerId: A, issuer: 'https://issuer.test', scopes: [] }, pid, Date.now());
       const [payload, mac] = real.split('.');
       const forged = Buffer.from(Buffer.from(payload, 'hex').toString('utf8').replace(A, B), 'utf8').toString('hex');
       return `${forged}.${mac}`;
     }, null],
-    ['an identity replayed from another connection (another backend pid)', async (pid: number) => identity.sign({ subject: B, issuer: 'x', scopes: ['notes:admin'] }, pid + 1, Date.now()), null],
-    ['an expired identity', async (pid: number) => identity.sign({ subject: B, issuer: 'x', scopes: ['notes:admin'] }, pid, Date.now() - 3600_000), null],
+    ['an identity replayed from another connection (another backend pid)', async (pid: number) => identity.sign({ ownerId: B, issuer: 'x', scopes: ['notes:admin'] }, pid + 1, Date.now()), null],
+    ['an expired identity', async (pid: number) => identity.sign({ ownerId: B, issuer: 'x', scopes: ['notes:admin'] }, pid, Date.now() - 3600_000), null],
     ['garbage', async () => 'zz.zz', null],
   ])('row-level identity cannot be forged by the runtime role: %s sees no row', async (_name, value, extra) => {
     const setting = await value(await pidOfRuntime());

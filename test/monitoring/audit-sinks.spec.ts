@@ -1,6 +1,6 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { type AuditEvent, BufferedAuditSink, LoggerAuditSink, TokenService } from 'nestjs-zero-trust';
+import { type AuditEvent, AuditService, BufferedAuditSink, LoggerAuditSink, ManualClock, MemoryAuditSink, MetricsService, TokenService } from 'nestjs-zero-trust';
 import { sanitizeAuditValue } from '../../lib/audit/audit-event.sanitizer.js';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -89,5 +89,101 @@ describe('BufferedAuditSink', () => {
     for (let i = 0; i < 4; i++) sink.write(event);
     await sink.close();
     expect(sink.stats()).toMatchObject({ written: 2, failed: 2, dropped: 0 });
+  });
+});
+
+/**
+ * Issue 13, item 10 (second half): a flood of identical failures (one client wrote 17 769 audit rows in
+ * 10 s) filled every sink: a ring buffer lost what came before it, a bounded queue what came after it.
+ * Client-triggered failure events are now aggregated before the sinks: per window, the first
+ * `maxIdentical` identical events (same type, reason, address, route, principal) and at most
+ * `maxPerType` events of a type are written; the rest are counted into one summary event per
+ * window. Listeners (metrics, anomaly rules) still see every event.
+ */
+describe('audit flood control', () => {
+  const BAD = 'eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+  const floodOptions = (clock: ManualClock, sink: MemoryAuditSink | BufferedAuditSink) => ({
+    clock,
+    auditSinks: [sink],
+    authFailureLimit: false as const,
+    audit: { loggerSink: false, floodControl: { window: 60, maxIdentical: 5, maxPerType: 40 } },
+  });
+
+  it('13.10: a flood of identical failures is counted, and does not push the events before it out of a ring buffer', async () => {
+    const clock = new ManualClock();
+    const sink = new MemoryAuditSink(100);
+    const { app } = await createProbeApp('express', floodOptions(clock, sink));
+    try {
+      const audit = app.get(AuditService);
+      audit.publish({ type: 'principal.blocked', outcome: 'success', principal: { subject: 'https://idp#mallory' } });
+      for (let i = 0; i < 300; i++) await request(app.getHttpServer()).get('/me').set('Authorization', `Bearer ${BAD}`).expect(401);
+      expect(sink.query({ type: 'principal.blocked' })).toHaveLength(1);
+      expect(sink.query({ type: 'auth.failure', limit: 1000 })).toHaveLength(5);
+      // Every failure is still counted for metrics and tallies.
+      expect(audit.tally().get('auth.failure')).toBe(300);
+      expect(await app.get(MetricsService).metrics()).toMatch(/zt_auth_total\{outcome="failure",reason="missing_claim"\} 300/);
+
+      // When the window ends, one event says how many were left out.
+      clock.advance(61_000);
+      audit.publish({ type: 'session.revoked', outcome: 'success', principal: { subject: 'u1' } });
+      const [summary] = sink.query({ type: 'auth.failure', limit: 1 });
+      expect(summary).toMatchObject({ type: 'auth.failure', outcome: 'failure', reason: 'missing_claim', ip: '127.0.0.1', route: '/me', details: { aggregated: 'identical', repeated: 295 } });
+      expect(summary.requestId).toBeUndefined();
+      expect(sink.query({ type: 'session.revoked' })).toHaveLength(1);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('13.10: a flood cannot fill a bounded queue ahead of the events that follow it', async () => {
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const written: AuditEvent[] = [];
+    const sink = new BufferedAuditSink({ writeBatch: async (events) => { await blocked; written.push(...events); } }, { maxQueue: 60, batchSize: 10, flushInterval: 60 });
+    const clock = new ManualClock();
+    const { app } = await createProbeApp('express', floodOptions(clock, sink));
+    let closed = false;
+    try {
+      const audit = app.get(AuditService);
+      // From many addresses, so no two are identical: the per-type cap holds them.
+      for (let i = 0; i < 200; i++) audit.publish({ type: 'auth.failure', outcome: 'failure', reason: 'bad_signature', ip: `198.51.100.${i}` });
+      audit.publish({ type: 'token.reuse_detected', outcome: 'denied', principal: { subject: 'u1', sessionId: 's1' } });
+      expect(sink.stats().dropped).toBe(0);
+      release();
+      await app.close();
+      closed = true;
+      expect(written.filter((event) => event.type === 'token.reuse_detected')).toHaveLength(1);
+      expect(written.filter((event) => event.type === 'auth.failure' && !event.details?.aggregated)).toHaveLength(40);
+      // Shutdown writes what was still being counted.
+      expect(written.find((event) => event.details?.aggregated === 'type')).toMatchObject({ type: 'auth.failure', details: { repeated: 160 } });
+    } finally {
+      release();
+      if (!closed) await app.close();
+    }
+  });
+
+  it('13.10: never aggregates what a client cannot repeat at will, and can be turned off', async () => {
+    const clock = new ManualClock();
+    const sink = new MemoryAuditSink(1000);
+    const { app } = await createProbeApp('express', floodOptions(clock, sink));
+    try {
+      for (let i = 0; i < 50; i++) app.get(AuditService).publish({ type: 'session.revoked', outcome: 'success', principal: { subject: 'u1', sessionId: `s${i}` } });
+      expect(sink.query({ type: 'session.revoked', limit: 1000 })).toHaveLength(50);
+    } finally {
+      await app.close();
+    }
+    const off = new MemoryAuditSink(1000);
+    const second = await createProbeApp('express', { auditSinks: [off], authFailureLimit: false, audit: { loggerSink: false, floodControl: false } });
+    try {
+      for (let i = 0; i < 30; i++) await request(second.app.getHttpServer()).get('/me').expect(401);
+      expect(off.query({ type: 'auth.failure', limit: 1000 })).toHaveLength(30);
+    } finally {
+      await second.app.close();
+    }
+  });
+
+  it('13.10: refuses a mistyped flood-control option', async () => {
+    await expect(createProbeApp('express', { audit: { floodControl: { maxIdentical: '5' } } } as never)).rejects.toThrow(/audit\.floodControl\.maxIdentical must be a whole number/);
+    await expect(createProbeApp('express', { audit: { floodControll: false } } as never)).rejects.toThrow(/Did you mean "floodControl"/);
   });
 });
