@@ -11,7 +11,7 @@ import type { ObjectLiteral, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { AUTH_PLAN } from '../auth/auth.plan.js';
 import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
-import { type RequestContext, RequestContexts } from '../core/request-context.js';
+import { type RequestContext, RequestContexts, rawResponse } from '../core/request-context.js';
 import { RoutePlans } from '../core/route-plan.js';
 import { DataSourceRef } from '../database/data-source.ref.js';
 import { DATABASE_CONFIG } from '../database/database.internal-constants.js';
@@ -87,7 +87,11 @@ export class AuthorizationGuard implements CanActivate {
       }
       if (policy.ownership) {
         // With row-level security, the check opens the request's one transaction; the handler reuses it.
-        if (this.database.rowLevelSecurity) await RlsContext.enter(requestContext, await this.dataSources.get(), principal);
+        // If a later guard or pipe refuses the request, no interceptor ends the transaction: the response's close does.
+        if (this.database.rowLevelSecurity) {
+          const response = rawResponse(context.switchToHttp().getResponse<object>());
+          await RlsContext.enter(requestContext, await this.dataSources.get(), principal, { response });
+        }
         loadedResource.set(requestContext, await this.checkOwnership(policy.ownership, principal, request.params ?? {}));
       }
       return true;
