@@ -41,6 +41,8 @@ import { resolveStoreOptions } from './store/store.options.js';
 import { AccountLockoutService } from './throttle/account-lockout.service.js';
 import { THROTTLE_CONFIG } from './throttle/throttle.internal-constants.js';
 import { resolveThrottleOptions } from './throttle/throttle.options.js';
+import { VALIDATION_CONFIG } from './validation/validation.internal-constants.js';
+import { resolveValidationOptions } from './validation/validation.options.js';
 import { ZERO_TRUST_MODULE_OPTIONS, ZeroTrustConfigurableModule } from './zero-trust.module-definition.js';
 import { checkZeroTrustOptions } from './zero-trust.options.js';
 
@@ -53,6 +55,7 @@ const slices = [
   { provide: Clock, useFactory: (core: CoreConfig) => core.clock, inject: [CORE_CONFIG] },
   { provide: AUDIT_CONFIG, useFactory: (raw: Raw) => resolveAuditOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
   { provide: HTTP_CONFIG, useFactory: (raw: Raw) => resolveHttpOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
+  { provide: VALIDATION_CONFIG, useFactory: (raw: Raw) => resolveValidationOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
   { provide: AUTH_CONFIG, useFactory: (raw: Raw, core: CoreConfig) => resolveAuthOptions(raw, core), inject: [ZERO_TRUST_RAW_OPTIONS, CORE_CONFIG] },
   { provide: SESSIONS_CONFIG, useFactory: (raw: Raw) => resolveSessionsOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
   { provide: STORE_CONFIG, useFactory: (raw: Raw) => resolveStoreOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },

@@ -20,6 +20,8 @@ import type { StoreOptions } from './store/store.options.js';
 import { storeOptionsSchema, resolveStoreOptions } from './store/store.options.js';
 import type { ThrottleOptions } from './throttle/throttle.options.js';
 import { throttleOptionsSchema, resolveThrottleOptions } from './throttle/throttle.options.js';
+import type { ValidationOptions } from './validation/validation.options.js';
+import { resolveValidationOptions, validationOptionsSchema } from './validation/validation.options.js';
 
 /**
  * Options of `ZeroTrustModule.forRoot()` / `forRootAsync()`: the union of the features' own options.
@@ -29,6 +31,7 @@ import { throttleOptionsSchema, resolveThrottleOptions } from './throttle/thrott
 export type ZeroTrustModuleOptions = CoreOptions &
   AuditOptions &
   HttpOptions &
+  ValidationOptions &
   AuthOptions &
   SessionsOptions &
   StoreOptions &
@@ -41,6 +44,7 @@ const SLICES = [
   coreOptionsSchema,
   auditOptionsSchema,
   httpOptionsSchema,
+  validationOptionsSchema,
   authOptionsSchema,
   sessionsOptionsSchema,
   storeOptionsSchema,
@@ -70,6 +74,7 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions, env: No
     core,
     audit: resolveAuditOptions(raw),
     http: resolveHttpOptions(raw),
+    validation: resolveValidationOptions(raw),
     auth: resolveAuthOptions(raw, core),
     sessions: resolveSessionsOptions(raw),
     store: resolveStoreOptions(raw),

@@ -82,9 +82,9 @@ export class AuthorizationGuard implements CanActivate {
       }
       const missingScope = policy.scopes.find((scope) => !principal.scopes.includes(scope));
       if (missingScope) throw new AccessDenied('missing_scope', `Scopes(${policy.scopes.join(', ')})`);
-      if (policy.roles.length && !policy.roles.some((role) => principal.roles.includes(role))) {
-        throw new AccessDenied('missing_role', `Roles(${policy.roles.join(', ')})`);
-      }
+      // One role of each level's @Roles (controller, then handler): a handler's list never replaces the controller's.
+      const missingRoles = policy.roleGroups.find((group) => !group.some((role) => principal.roles.includes(role)));
+      if (missingRoles) throw new AccessDenied('missing_role', `Roles(${missingRoles.join(', ')})`);
       if (policy.ownership) {
         // With row-level security, the check opens the request's one transaction; the handler reuses it.
         // If a later guard or pipe refuses the request, no interceptor ends the transaction: the response's close does.

@@ -1,19 +1,33 @@
-import { Inject, Injectable, type NestMiddleware, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
+import { Inject, Injectable, type NestMiddleware, type OnApplicationBootstrap, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestContexts, rawRequest, rawResponse } from '../core/request-context.js';
 import { REQUEST_ID_HEADER } from './http.constants.js';
 import { HTTP_CONFIG } from './http.internal-constants.js';
 import type { HttpConfig } from './http.options.js';
 import { applyHeaders } from './security-headers.js';
+import { ServerRequestGate } from './server-request.gate.js';
 
 /**
  * Runs first for every request, matched route or not, before guards: creates the request context
  * (id, client address), writes the security headers (so 401/403/404 carry them too), and refuses
- * bodies the API never accepts.
+ * bodies the API never accepts. At boot it also puts a `ServerRequestGate` in front of the adapter on
+ * the Node.js server, so that answers the framework writes before any middleware (Fastify's router)
+ * carry the same headers.
  */
 @Injectable()
-export class RequestHardeningMiddleware implements NestMiddleware {
-  constructor(@Inject(HTTP_CONFIG) private readonly config: HttpConfig) {}
+export class RequestHardeningMiddleware implements NestMiddleware, OnApplicationBootstrap {
+  constructor(
+    @Inject(HTTP_CONFIG) private readonly config: HttpConfig,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // No HTTP adapter in a microservice or an application context: nothing to gate.
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as EventEmitter | undefined;
+    new ServerRequestGate(this.config).install(server);
+  }
 
   use(request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void {
     const context = RequestContexts.create(request, this.config.clientIp.resolve(rawRequest(request)));

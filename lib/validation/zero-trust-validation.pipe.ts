@@ -1,8 +1,11 @@
 import { type ArgumentMetadata, BadRequestException, Inject, Injectable, Optional, ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
+import type { ValidationError } from 'class-validator';
+import { findInputProblem, shorten } from './request-input.check.js';
+import { VALIDATION_CONFIG } from './validation.internal-constants.js';
+import { type ValidationConfig, resolveValidationOptions } from './validation.options.js';
 
-/** Keys that reach `Object.prototype` through naive merging (prototype pollution). */
-const POLLUTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const MAX_DEPTH = 32;
+/** Longest message a 400 carries: messages name properties, and the names come from the client. */
+const MAX_MESSAGE_LENGTH = 200;
 
 /**
  * Whitelisting validation: unknown or extra fields are rejected with 400 naming them (never
@@ -22,34 +25,42 @@ export const ZERO_TRUST_VALIDATION_OPTIONS: Readonly<ValidationPipeOptions> = {
 export const VALIDATION_PIPE_OPTIONS = Symbol('zero-trust:validation-pipe-options');
 
 /**
- * The global pipe. Subclass it and register the subclass with `enhancers.validationPipe`, or set that
- * option to `false` to keep a pipe of your own (then keep `whitelist` and `forbidNonWhitelisted` on).
+ * The global pipe. Before class-validator runs, one bounded walk refuses what no DTO should see:
+ * more values or deeper nesting than the `validation` limits, prototype-polluting keys, NUL bytes and
+ * lone surrogates in strings. Its 400s list at most `validation.maxMessages` messages.
+ *
+ * Subclass it and register the subclass with `enhancers.validationPipe`, or set that option to `false`
+ * to keep a pipe of your own (then keep `whitelist` and `forbidNonWhitelisted` on).
  */
 @Injectable()
 export class ZeroTrustValidationPipe extends ValidationPipe {
-  constructor(@Optional() @Inject(VALIDATION_PIPE_OPTIONS) options: ValidationPipeOptions = {}) {
+  protected readonly limits: ValidationConfig;
+
+  constructor(
+    @Optional() @Inject(VALIDATION_PIPE_OPTIONS) options: ValidationPipeOptions = {},
+    // Optional so that `new ZeroTrustValidationPipe()` (a test, a subclass calling `super(options)`) gets the defaults.
+    @Optional() @Inject(VALIDATION_CONFIG) limits?: ValidationConfig,
+  ) {
     super({ ...ZERO_TRUST_VALIDATION_OPTIONS, ...options });
+    this.limits = limits ?? resolveValidationOptions({});
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'body' || metadata.type === 'query') {
-      const found = findPollutingKey(value, 0);
-      if (found?.tooDeep) throw new BadRequestException([`${metadata.type} is nested more than ${MAX_DEPTH} levels deep`]);
-      if (found) throw new BadRequestException([`property ${found.path} is not allowed`]);
+    if (metadata.type === 'body' || metadata.type === 'query' || metadata.type === 'param') {
+      const problem = findInputProblem(value, metadata.type, this.limits, metadata.data);
+      if (problem) throw new BadRequestException([problem]);
     }
     return super.transform(value, metadata);
   }
-}
 
-/** The first forbidden key (or a nesting too deep to inspect), looking through nested objects and arrays. */
-function findPollutingKey(value: unknown, depth: number, path = ''): { path: string; tooDeep?: true } | undefined {
-  if (value === null || typeof value !== 'object') return undefined;
-  if (depth > MAX_DEPTH) return { path, tooDeep: true };
-  for (const key of Object.keys(value)) {
-    const keyPath = path ? `${path}.${key}` : key;
-    if (POLLUTING_KEYS.has(key)) return { path: keyPath };
-    const found = findPollutingKey((value as Record<string, unknown>)[key], depth + 1, keyPath);
-    if (found) return found;
+  /**
+   * The first `maxMessages` messages, each cut to a readable length, then one that counts the rest:
+   * the client learns what to fix without the answer growing with what it sent.
+   */
+  protected override flattenValidationErrors(errors: ValidationError[]): string[] {
+    const messages = super.flattenValidationErrors(errors);
+    const shown = messages.slice(0, this.limits.maxMessages).map((message) => shorten(message, MAX_MESSAGE_LENGTH));
+    const rest = messages.length - shown.length;
+    return rest > 0 ? [...shown, `and ${rest} more error${rest === 1 ? '' : 's'}`] : shown;
   }
-  return undefined;
 }
