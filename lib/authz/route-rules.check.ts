@@ -4,6 +4,7 @@ import { AUTH_PLAN } from '../auth/auth.plan.js';
 import { RoutePlans } from '../core/route-plan.js';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 import { DataSourceRef } from '../database/data-source.ref.js';
+import { OWNS_RESOURCE_KEY } from './authz.constants.js';
 import { AUTHZ_CONFIG } from './authz.internal-constants.js';
 import type { AuthzConfig } from './authz.options.js';
 import { AUTHZ_PLAN } from './authz.plan.js';
@@ -29,6 +30,11 @@ export class RouteRulesCheck implements OnApplicationBootstrap {
     const unruled: string[] = [];
     let usesOwnership = false;
     for (const { controller, handler, name } of this.plans.routes()) {
+      // A class-level @OwnsResource would be silently ignored (the rule needs the handler's route parameter):
+      // refuse it rather than let a scope-only rule pass for ownership.
+      if (Reflect.getMetadata(OWNS_RESOURCE_KEY, controller) !== undefined && Reflect.getMetadata(OWNS_RESOURCE_KEY, handler) === undefined) {
+        throw new ZeroTrustConfigurationError(`@OwnsResource on the class ${controller.name} is not supported: put it on each handler (${controller.name}.${name}).`);
+      }
       const path = Reflect.getMetadata(PATH_METADATA, handler);
       if (path === undefined) continue;
       const plan = this.plans.plan(handler, controller);
