@@ -23,13 +23,28 @@ export type { ClaimsMapper } from './auth/principal-claims.js';
 
 // Sessions
 export { SessionService } from './sessions/session.service.js';
-export type { SessionTokens } from './sessions/session.service.js';
+export type { ReauthenticatedSession, SessionTokens } from './sessions/session.service.js';
 export { ZeroTrustSessions1732000100000 } from './sessions/zero-trust-sessions.migration.js';
+export { ZeroTrustSessionBinding1732000110000 } from './sessions/zero-trust-session-binding.migration.js';
+export type { SessionGrants, SubjectGrants } from './sessions/session-grants.port.js';
 export { clearedRefreshCookie, readRefreshToken, refreshCookie } from './sessions/refresh-cookie.js';
 
 // Multi-factor authentication
 export { RequireMfa } from './mfa/require-mfa.decorator.js';
 export { generateRecoveryCodes, generateTotpSecret, hashRecoveryCode, totpUri, verifyTotp } from './mfa/totp.js';
+
+// Accounts: sign-in steps, second factors, recent authentication
+export { SignInService } from './accounts/sign-in.service.js';
+export type { ReauthenticationProof } from './accounts/sign-in.service.js';
+export { MfaService } from './accounts/mfa.service.js';
+export type { SecondFactor } from './accounts/mfa.service.js';
+export type { Account, AccountDirectory } from './accounts/account-directory.port.js';
+export { MfaStore } from './accounts/mfa.store.js';
+export type { MfaRecord } from './accounts/mfa.store.js';
+export { TypeOrmMfaStore } from './accounts/typeorm-mfa.store.js';
+export { ZeroTrustMfa1732000120000 } from './accounts/zero-trust-mfa.migration.js';
+export { RequireRecentAuth } from './accounts/require-recent-auth.decorator.js';
+export { RecentAuthenticationGuard } from './accounts/recent-authentication.guard.js';
 
 // Authorization
 export { Authenticated } from './authz/authenticated.decorator.js';

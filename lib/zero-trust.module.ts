@@ -1,5 +1,10 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { ACCOUNTS_CONFIG } from './accounts/accounts.internal-constants.js';
+import { resolveAccountsOptions } from './accounts/accounts.options.js';
+import { MfaService } from './accounts/mfa.service.js';
+import { SignInService } from './accounts/sign-in.service.js';
+import { TypeOrmMfaStore } from './accounts/typeorm-mfa.store.js';
 import { AUDIT_CONFIG } from './audit/audit.internal-constants.js';
 import { resolveAuditOptions } from './audit/audit.options.js';
 import { AuditService } from './audit/audit.service.js';
@@ -63,6 +68,7 @@ const slices = [
   { provide: DATABASE_CONFIG, useFactory: (raw: Raw) => resolveDatabaseOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
   { provide: AUTHZ_CONFIG, useFactory: (raw: Raw) => resolveAuthzOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
   { provide: MONITORING_CONFIG, useFactory: (raw: Raw) => resolveMonitoringOptions(raw), inject: [ZERO_TRUST_RAW_OPTIONS] },
+  { provide: ACCOUNTS_CONFIG, useFactory: (raw: Raw, core: CoreConfig) => resolveAccountsOptions(raw, core), inject: [ZERO_TRUST_RAW_OPTIONS, CORE_CONFIG] },
 ];
 
 const services = [
@@ -83,6 +89,9 @@ const services = [
   SessionService,
   { provide: SessionCheck, useExisting: SessionService },
   AccountLockoutService,
+  TypeOrmMfaStore,
+  MfaService,
+  SignInService,
   EntityAccess,
   OwnedRepositoryPipe,
   RouteRulesCheck,

@@ -27,7 +27,7 @@ describe('resolveZeroTrustOptions', () => {
     const config = resolveZeroTrustOptions({ ...base, throttle: { auth: { limit: 3 } }, lockout: { threshold: 2 }, sessions: { idleTimeout: 600 } });
     expect(config.throttle.throttle).toEqual({ default: { limit: 100, window: 60, block: 0 }, auth: { limit: 3, window: 60, block: 0 } });
     expect(config.throttle.lockout).toMatchObject({ threshold: 2, window: 900, duration: 900 });
-    expect(config.sessions).toEqual({ refreshTokenTtl: 2_592_000, idleTimeout: 600, revocationCacheTtl: 1 });
+    expect(config.sessions).toEqual({ refreshTokenTtl: 2_592_000, idleTimeout: 600, revocationCacheTtl: 1, refreshGracePeriod: 2 });
   });
 
   it('reads an empty object or true as "on, with the defaults", never as off', () => {
@@ -182,6 +182,14 @@ describe('options are checked at every depth of every feature', () => {
     ['the old revocationCacheMs', { sessions: { revocationCacheMs: 1000 } }, /unknown option "sessions.revocationCacheMs". Did you mean "revocationCacheTtl"\?/],
     ['sessions as a string', { sessions: 'on' }, /sessions must be false, true or an object/],
     ['an idle timeout longer than the session', { sessions: { refreshTokenTtl: 3600, idleTimeout: 7200 } }, /must not be longer than sessions.refreshTokenTtl/],
+    ['a negative refresh grace period', { sessions: { refreshGracePeriod: -1 } }, /sessions.refreshGracePeriod must be a number of seconds from 0 to 60/],
+    ['a grants port without grantsOf', { sessions: { grants: {} } }, /sessions.grants must be an object with grantsOf\(subject\)/],
+    // accounts
+    ['accounts without a directory', { sessions: {}, accounts: {} }, /accounts.directory must be an AccountDirectory/],
+    ['a misspelled accounts field', { sessions: {}, accounts: { directory: class Users {}, totpEncrytionKey: 'x' } }, /unknown option "accounts.totpEncrytionKey". Did you mean "totpEncryptionKey"\?/],
+    ['a TOTP key of the wrong size', { sessions: {}, accounts: { directory: class Users {}, totpEncryptionKey: 'c2hvcnQ=' } }, /accounts.totpEncryptionKey must be 32 bytes, base64-encoded \(generate one with: openssl rand -base64 32\)/],
+    ['code guesses as a string', { sessions: {}, accounts: { directory: class Users {}, codeGuesses: { limit: '5' } } }, /accounts.codeGuesses.limit must be a whole number from 1 to 100/],
+    ['accounts without sessions', { accounts: { directory: class Users {} } }, /turn them on as well/],
     // http
     ['a body limit as a string', { bodyLimit: '100kb' }, /bodyLimit must be a whole number of bytes >= 1/],
     ['an empty content-type list', { allowedContentTypes: [] }, /allowedContentTypes must be a list of at least 1/],

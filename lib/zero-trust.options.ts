@@ -1,3 +1,5 @@
+import type { AccountsOptions } from './accounts/accounts.options.js';
+import { accountsOptionsSchema, resolveAccountsOptions } from './accounts/accounts.options.js';
 import type { AuditOptions } from './audit/audit.options.js';
 import { auditOptionsSchema, resolveAuditOptions } from './audit/audit.options.js';
 import type { AuthOptions } from './auth/auth.options.js';
@@ -38,7 +40,8 @@ export type ZeroTrustModuleOptions = CoreOptions &
   ThrottleOptions &
   DatabaseOptions &
   AuthzOptions &
-  MonitoringOptions;
+  MonitoringOptions &
+  AccountsOptions;
 
 const SLICES = [
   coreOptionsSchema,
@@ -52,6 +55,7 @@ const SLICES = [
   databaseOptionsSchema,
   authzOptionsSchema,
   monitoringOptionsSchema,
+  accountsOptionsSchema,
 ];
 
 const RENAMED: Readonly<Record<string, string>> = {
@@ -82,6 +86,7 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions, env: No
     database: resolveDatabaseOptions(raw),
     authz: resolveAuthzOptions(raw),
     monitoring: resolveMonitoringOptions(raw),
+    accounts: resolveAccountsOptions(raw, core),
   };
 }
 

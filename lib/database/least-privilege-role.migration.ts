@@ -5,8 +5,8 @@ import { MIN_IDENTITY_KEY_BYTES, RLS_IDENTITY_SETTING } from './rls-identity.js'
 import { scramSha256Verifier } from './scram-verifier.js';
 import { ident, literal } from './sql-identifiers.js';
 
-/** Tables of the module itself (sessions), granted to the runtime role whenever they exist. */
-export const ZERO_TRUST_TABLES = ['zt_sessions', 'zt_refresh_tokens'] as const;
+/** Tables of the module itself (sessions, second factors), granted to the runtime role whenever they exist. */
+export const ZERO_TRUST_TABLES = ['zt_sessions', 'zt_refresh_tokens', 'zt_mfa_factors', 'zt_recovery_codes'] as const;
 
 /** The owner-only table holding the identity key, and the owner's functions the policies call. */
 const IDENTITY_KEY_TABLE = 'zt_rls_identity_key';

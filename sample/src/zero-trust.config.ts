@@ -1,6 +1,8 @@
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { SigningKeyOptions, ZeroTrustModuleOptions } from 'nestjs-zero-trust';
+import { secretFrom } from './development-secrets.js';
+import { UsersService } from './users/users.service.js';
 
 /** RFC 7638 thumbprint: a stable `kid` derived from the key itself. */
 function thumbprint(pem: string): string {
@@ -19,7 +21,8 @@ function pemFrom(env: NodeJS.ProcessEnv, name: string): string | undefined {
  * Keys come from the environment: `ZT_JWT_PRIVATE_KEY` (PKCS#8 PEM, ES256) signs; after a rotation,
  * `ZT_JWT_PREVIOUS_PUBLIC_KEY` keeps the old key's tokens valid until they expire and publishes it
  * in the JWKS. Without a private key the module generates an ephemeral one and says so loudly; in
- * production it refuses to start.
+ * production it refuses to start. `ZT_RLS_IDENTITY_KEY` signs each request's row-level-security
+ * identity and `ZT_MFA_ENCRYPTION_KEY` encrypts TOTP secrets at rest (see development-secrets.ts).
  */
 export function zeroTrustOptions(env: NodeJS.ProcessEnv = process.env): ZeroTrustModuleOptions {
   const keys: SigningKeyOptions[] = [];
@@ -31,9 +34,16 @@ export function zeroTrustOptions(env: NodeJS.ProcessEnv = process.env): ZeroTrus
     issuer: env.ZT_ISSUER ?? 'http://localhost:3000',
     audience: env.ZT_AUDIENCE ?? 'notes-api',
     keys: keys.length ? keys : undefined,
-    sessions: env.ZT_REVOCATION_CACHE_TTL ? { revocationCacheTtl: Number(env.ZT_REVOCATION_CACHE_TTL) } : {},
+    // Refresh reads the user's scopes again from the users table (UsersService.grantsOf).
+    sessions: {
+      grants: UsersService,
+      ...(env.ZT_REVOCATION_CACHE_TTL ? { revocationCacheTtl: Number(env.ZT_REVOCATION_CACHE_TTL) } : {}),
+      ...(env.ZT_REFRESH_GRACE_PERIOD ? { refreshGracePeriod: Number(env.ZT_REFRESH_GRACE_PERIOD) } : {}),
+    },
+    // Sign-in, second factors and recent authentication from the library; the users table and argon2 stay the app's.
+    accounts: { directory: UsersService, totpEncryptionKey: secretFrom(env, 'ZT_MFA_ENCRYPTION_KEY') },
     authorization: 'strict',
-    rowLevelSecurity: true,
+    rowLevelSecurity: { identityKey: secretFrom(env, 'ZT_RLS_IDENTITY_KEY') },
     trustProxy: trustProxy(env.ZT_TRUST_PROXY),
     store: env.REDIS_URL || undefined,
     storeKeyPrefix: env.ZT_REDIS_PREFIX ?? 'zt:',

@@ -16,6 +16,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['database'],
   ['sessions'],
   ['throttle', 'monitoring'],
+  ['accounts'],
   ['authz'],
   ['cli', 'testing'],
 ];

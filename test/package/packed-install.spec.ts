@@ -140,6 +140,6 @@ NestFactory.create(AppModule, { logger: false }).then((app) => app.listen(proces
     const tests = plain(run('npm', ['test'], project));
     expect(tests).toMatch(/test\/security\.e2e-spec\.ts/);
     expect(tests).toMatch(/test\/tasks\.e2e-spec\.ts/);
-    expect(tests).toMatch(/Tests\s+8 passed/);
+    expect(tests).toMatch(/Tests\s+9 passed/);
   }, 600_000);
 });

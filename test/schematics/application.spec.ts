@@ -11,7 +11,17 @@ import { typecheck } from './typecheck.js';
 const TEST_HOOKS = [/\bZT_DB\b/, /ZT_DB_(OWNER|RUNTIME)_ROLE/, /ZT_TEST_/, /createSampleApp|app\.factory/, /platform-fastify|FastifyAdapter/, /\bsample\b/i];
 
 /** The ZT_* variables a generated project may read: configuration a deployment sets, each in .env.example. */
-const CONFIGURATION = ['ZT_AUDIENCE', 'ZT_ISSUER', 'ZT_JWT_KID', 'ZT_JWT_PREVIOUS_KID', 'ZT_JWT_PREVIOUS_PUBLIC_KEY', 'ZT_JWT_PRIVATE_KEY', 'ZT_TRUST_PROXY'];
+const CONFIGURATION = [
+  'ZT_AUDIENCE',
+  'ZT_ISSUER',
+  'ZT_JWT_KID',
+  'ZT_JWT_PREVIOUS_KID',
+  'ZT_JWT_PREVIOUS_PUBLIC_KEY',
+  'ZT_JWT_PRIVATE_KEY',
+  'ZT_MFA_ENCRYPTION_KEY',
+  'ZT_RLS_IDENTITY_KEY',
+  'ZT_TRUST_PROXY',
+];
 
 describe('application', () => {
   let tree: UnitTestTree;
@@ -98,8 +108,10 @@ describe('application', () => {
     const config = files.get('/my-api/src/zero-trust.config.ts')!;
     expect(config).toContain('throttle: { auth: { limit: 10, window: 60 } }');
     expect(config).toContain('store: env.REDIS_URL || undefined');
-    // The sign-in flow uses SessionService, which needs the option.
-    expect(config).toContain('sessions: {}');
+    // The sign-in flow uses SessionService, which needs the option; refreshes read the grants from the users table.
+    expect(config).toContain('sessions: { grants: UsersService }');
+    // Sign-in, MFA and recent authentication come from the library, TOTP secrets encrypted with a configured key.
+    expect(config).toContain("accounts: { directory: UsersService, totpEncryptionKey: secretFrom(env, 'ZT_MFA_ENCRYPTION_KEY') }");
     expect(config).not.toMatch(/windowMs|blockMs|revocationCacheMs|redisKeyPrefix|\bredis:/);
   });
 

@@ -7,13 +7,13 @@ import {
   Public,
   readRefreshToken,
   refreshCookie,
-  RequireMfa,
+  RequireRecentAuth,
   type SessionTokens,
   type ZeroTrustPrincipal,
 } from 'nestjs-zero-trust';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { AuthService } from './auth.service.js';
-import { ChangePasswordDto, LoginDto, MfaCodeDto, RefreshDto, RegisterDto } from './credentials.dto.js';
+import { ChangePasswordDto, LoginDto, MfaCodeDto, ReauthenticateDto, RefreshDto, RegisterDto } from './credentials.dto.js';
 
 type HttpRequest = { headers: IncomingHttpHeaders };
 type HttpResponse = { raw?: ServerResponse } & Partial<ServerResponse>;
@@ -74,7 +74,21 @@ export class AuthController {
     setCookie(response, clearedRefreshCookie());
   }
 
-  @RequireMfa()
+  /**
+   * Step-up (RFC 9470): the password, or for an account with MFA its current factor, proven again inside
+   * this session. Answers a new access token whose `auth_time` is now; the routes below need one.
+   */
+  @Authenticated()
+  @AuthThrottle()
+  @Post('reauthenticate')
+  @HttpCode(200)
+  reauthenticate(@CurrentUser() user: ZeroTrustPrincipal, @Body() dto: ReauthenticateDto) {
+    return this.auth.reauthenticate(user, dto);
+  }
+
+  /** Any user, with or without MFA, after a recent authentication (and, with MFA, of the factor). */
+  @Authenticated()
+  @RequireRecentAuth()
   @AuthThrottle()
   @Post('password')
   @HttpCode(204)
@@ -82,7 +96,9 @@ export class AuthController {
     return this.auth.changePassword(user, dto.currentPassword, dto.newPassword);
   }
 
+  /** Enrols, or with MFA on resets, the authenticator: a stolen access token alone cannot. */
   @Authenticated()
+  @RequireRecentAuth()
   @AuthThrottle()
   @Post('mfa/enroll')
   enroll(@CurrentUser() user: ZeroTrustPrincipal) {
@@ -90,10 +106,30 @@ export class AuthController {
   }
 
   @Authenticated()
+  @RequireRecentAuth()
   @AuthThrottle()
   @Post('mfa/confirm')
   @HttpCode(200)
   confirm(@CurrentUser() user: ZeroTrustPrincipal, @Body() dto: MfaCodeDto) {
     return this.auth.confirmMfa(user, dto.code);
+  }
+
+  @Authenticated()
+  @RequireRecentAuth()
+  @AuthThrottle()
+  @Post('mfa/disable')
+  @HttpCode(204)
+  disableMfa(@CurrentUser() user: ZeroTrustPrincipal) {
+    return this.auth.disableMfa(user);
+  }
+
+  /** Ten new one-time recovery codes; the old ones stop working. */
+  @Authenticated()
+  @RequireRecentAuth()
+  @AuthThrottle()
+  @Post('mfa/recovery-codes')
+  @HttpCode(200)
+  recoveryCodes(@CurrentUser() user: ZeroTrustPrincipal) {
+    return this.auth.regenerateRecoveryCodes(user);
   }
 }

@@ -1,6 +1,8 @@
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { SigningKeyOptions, ZeroTrustModuleOptions } from 'nestjs-zero-trust';
+import { secretFrom } from './development-secrets.js';
+import { UsersService } from './users/users.service.js';
 
 /** RFC 7638 thumbprint: a stable `kid` derived from the key itself. */
 function thumbprint(pem: string): string {
@@ -20,6 +22,8 @@ function pemFrom(env: NodeJS.ProcessEnv, name: string): string | undefined {
  * Keys: `ZT_JWT_PRIVATE_KEY` (PKCS#8 PEM, ES256) signs; after a rotation, `ZT_JWT_PREVIOUS_PUBLIC_KEY`
  * keeps the old key's tokens valid until they expire and publishes it in the JWKS. Without a private
  * key the module generates an ephemeral one and says so loudly; in production it refuses to start.
+ * `ZT_RLS_IDENTITY_KEY` signs each request's row-level-security identity and `ZT_MFA_ENCRYPTION_KEY`
+ * encrypts TOTP secrets at rest; both are required in production (see development-secrets.ts).
  * Durations are in seconds.
  */
 export function zeroTrustOptions(env: NodeJS.ProcessEnv = process.env): ZeroTrustModuleOptions {
@@ -33,12 +37,16 @@ export function zeroTrustOptions(env: NodeJS.ProcessEnv = process.env): ZeroTrus
     audience: env.ZT_AUDIENCE ?? '<%= name %>',
     keys: keys.length ? keys : undefined,
     // Refresh-token sessions (rotation, revocation, logout everywhere). Options, in seconds: refreshTokenTtl,
-    // idleTimeout, revocationCacheTtl; the library's defaults when left out.
-    sessions: {},
+    // idleTimeout, revocationCacheTtl, refreshGracePeriod; the library's defaults when left out. A refresh
+    // reads the user's scopes again from the users table (UsersService.grantsOf).
+    sessions: { grants: UsersService },
+    // Sign-in, second factors (encrypted TOTP secrets, one-time recovery codes) and recent authentication
+    // from the library; the users table and argon2id stay the app's (UsersService).
+    accounts: { directory: UsersService, totpEncryptionKey: secretFrom(env, 'ZT_MFA_ENCRYPTION_KEY') },
     // Every route declares who may call it, or the app refuses to start.
     authorization: 'strict',
-    // Queries through OwnedRepository run with the caller's id set for the tables' row-level-security policies.
-    rowLevelSecurity: true,
+    // Queries through OwnedRepository run with the caller's signed identity for the tables' row-level-security policies.
+    rowLevelSecurity: { identityKey: secretFrom(env, 'ZT_RLS_IDENTITY_KEY') },
     trustProxy: trustProxy(env.ZT_TRUST_PROXY),
     // Rate limits, lockouts and session revocations shared by every instance (Redis); in memory when unset.
     store: env.REDIS_URL || undefined,

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { createSign, generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppModule } from '../src/app.module.js';
 
@@ -56,6 +57,17 @@ describe('zero-trust defaults of this API', () => {
     await http.get(`/notes/${note.id}`).set('Authorization', `Bearer ${b}`).expect(404);
     await http.delete(`/notes/${note.id}`).set('Authorization', `Bearer ${b}`).expect(404);
     await http.get(`/notes/${note.id}`).set('Authorization', `Bearer ${a}`).expect(200);
+  });
+
+  it('lets a stolen access token enrol no authenticator once its login is older than 5 minutes (RFC 9470)', async () => {
+    const session = (await http.post('/auth/login').set(json).send({ email: 'b@example.com', password: PASSWORD }).expect(200)).body;
+    // What a thief holds: a valid token of a session whose last authentication was 10 minutes ago.
+    await app.get(DataSource).query(`UPDATE zt_sessions SET auth_time = auth_time - interval '10 minutes' WHERE id = $1`, [session.sessionId]);
+    const stolen = (await http.post('/auth/refresh').set(json).send({ refreshToken: session.refreshToken }).expect(200)).body.accessToken;
+    const response = await http.post('/auth/mfa/enroll').set('Authorization', `Bearer ${stolen}`).expect(401);
+    expect(response.headers['www-authenticate']).toContain('error="insufficient_user_authentication"');
+    const fresh = (await http.post('/auth/reauthenticate').set('Authorization', `Bearer ${stolen}`).set(json).send({ password: PASSWORD }).expect(200)).body.accessToken;
+    await http.post('/auth/mfa/enroll').set('Authorization', `Bearer ${fresh}`).expect(201);
   });
 
   it('rate-limits bursts on the login route', async () => {

@@ -1,8 +1,9 @@
-import { Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { MetricsService, RequireMfa, Scopes } from 'nestjs-zero-trust';
+import { Body, Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
+import { MetricsService, RequireMfa, RequireRecentAuth, Scopes } from 'nestjs-zero-trust';
 import { DataSource } from 'typeorm';
 import { AuthService } from '../auth/auth.service.js';
 import { AuditQueryDto } from './audit-query.dto.js';
+import { ScopesDto } from './scopes.dto.js';
 
 /** Operators only: a scope in the token and, except for metrics scrapers, a session that passed MFA. */
 @Controller()
@@ -36,6 +37,32 @@ export class AdminController {
   @HttpCode(204)
   disable(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string) {
     return this.auth.disableUser(id);
+  }
+
+  /**
+   * Grants a user exactly these scopes. Their next refresh issues them; their access tokens issued
+   * before stop working at once (a grants change fails the per-request session check).
+   */
+  @RequireMfa()
+  @RequireRecentAuth()
+  @Scopes('users:admin')
+  @Put('admin/users/:id/scopes')
+  @HttpCode(204)
+  setScopes(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string, @Body() dto: ScopesDto) {
+    return this.auth.setScopes(id, dto.scopes);
+  }
+
+  /**
+   * The recovery path when a user lost both the authenticator and the recovery codes, after the
+   * operator verified them out of band: the second factor is removed and every session revoked.
+   */
+  @RequireMfa()
+  @RequireRecentAuth()
+  @Scopes('users:admin')
+  @Post('admin/users/:id/mfa/reset')
+  @HttpCode(204)
+  resetMfa(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string) {
+    return this.auth.resetMfa(id);
   }
 
   /** Prometheus scrape endpoint, for a service token carrying `metrics:read`. */

@@ -1,29 +1,24 @@
-import { ConflictException, ForbiddenException, Injectable, BadRequestException, UnauthorizedException } from '@nestjs/common';
-import {
-  AccountLockoutService,
-  AuditService,
-  generateRecoveryCodes,
-  generateTotpSecret,
-  hashRecoveryCode,
-  SessionService,
-  type SessionTokens,
-  totpUri,
-  verifyTotp,
-  type ZeroTrustPrincipal,
-} from 'nestjs-zero-trust';
+import { ForbiddenException, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { AuditService, MfaService, SessionService, type SessionTokens, SignInService, type ZeroTrustPrincipal } from 'nestjs-zero-trust';
 import { UsersService } from '../users/users.service.js';
-import { decoyHash, hashPassword, verifyPassword } from './password-hasher.js';
+import { hashPassword } from './password-hasher.js';
 
 /** Shown beside the account in authenticator apps. */
 const MFA_ISSUER = '<%= name %>';
 
+/**
+ * The account flows. The credential steps themselves are the library's: `SignInService`
+ * (lockout-aware login and reauthentication), `MfaService` (encrypted TOTP secrets, one-time recovery
+ * codes) and `SessionService`; this service adds the users table and argon2id.
+ */
 @Injectable()
 export class AuthService {
   constructor(
     private readonly users: UsersService,
+    private readonly signIn: SignInService,
+    private readonly mfa: MfaService,
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
-    private readonly lockout: AccountLockoutService,
   ) {}
 
   async register(email: string, password: string) {
@@ -34,30 +29,17 @@ export class AuthService {
    * One answer for an unknown email, a wrong password, a locked and a disabled account: same status,
    * body and argon2 cost. Only after the password is right does an MFA account learn that a code is missing.
    */
-  async login(email: string, password: string, otp: string | undefined): Promise<SessionTokens> {
-    const locked = await this.lockout.isLocked(email);
-    const user = await this.users.findWithSecretsByEmail(email);
-    const valid = await verifyPassword(user?.passwordHash ?? (await decoyHash()), password);
-    if (locked || !user || !valid || user.disabledAt) {
-      // Failures count per account name, known or not, so probing unknown names looks the same.
-      if (!locked && !valid) await this.lockout.recordFailure(email);
-      throw new UnauthorizedException('Invalid email or password');
-    }
-    await this.lockout.recordSuccess(email);
-    const authMethods = ['pwd'];
-    if (user.mfaEnabled) {
-      if (!otp) throw new UnauthorizedException('MFA code required');
-      if (!(await this.secondFactor(user.id, user.mfaSecret!, user.mfaLastStep, user.recoveryCodeHashes, otp))) {
-        this.audit.publish({ type: 'mfa.failure', outcome: 'failure', reason: 'invalid_code', principal: { subject: user.id } });
-        throw new UnauthorizedException('Invalid MFA code');
-      }
-      authMethods.push('otp', 'mfa');
-    }
-    return this.sessions.create(user.id, { scopes: user.scopes, authMethods });
+  login(email: string, password: string, otp: string | undefined): Promise<SessionTokens> {
+    return this.signIn.login(email, password, otp);
   }
 
   refresh(refreshToken: string | undefined): Promise<SessionTokens> {
     return this.sessions.rotate(refreshToken);
+  }
+
+  /** A fresh `auth_time` for the routes behind @RequireRecentAuth(): the password, or the current second factor. */
+  reauthenticate(principal: ZeroTrustPrincipal, proof: { password?: string; otp?: string }) {
+    return this.signIn.reauthenticate(principal, { password: proof.password, code: proof.otp });
   }
 
   async logout(principal: ZeroTrustPrincipal): Promise<void> {
@@ -70,49 +52,49 @@ export class AuthService {
 
   /** Every other session dies: whoever else held the old password is logged out. */
   async changePassword(principal: ZeroTrustPrincipal, current: string, next: string): Promise<void> {
-    const user = await this.users.findWithSecrets(principal.subject);
-    if (!user || !(await verifyPassword(user.passwordHash, current))) throw new ForbiddenException('Current password is wrong');
-    await this.users.update(user.id, { passwordHash: await hashPassword(next) });
-    await this.sessions.revokeAll(user.id, 'password_changed', { except: principal.sessionId });
-    this.audit.publish({ type: 'password.changed', outcome: 'success', principal: { subject: user.id, sessionId: principal.sessionId } });
+    if (!(await this.signIn.verifyPassword(principal, current))) throw new ForbiddenException('Current password is wrong');
+    await this.users.setPassword(principal.subject, await hashPassword(next));
+    await this.sessions.revokeAll(principal.subject, 'password_changed', { except: principal.sessionId });
+    this.audit.publish({ type: 'password.changed', outcome: 'success', principal: { subject: principal.subject, sessionId: principal.sessionId } });
   }
 
+  /** Enrols a new authenticator; with MFA already on, replaces it once the new one is confirmed (a reset). */
   async enrollMfa(principal: ZeroTrustPrincipal) {
-    const user = await this.users.findWithSecrets(principal.subject);
-    if (!user) throw new UnauthorizedException();
-    if (user.mfaEnabled) throw new ConflictException('MFA is already enabled');
-    const secret = generateTotpSecret();
-    await this.users.update(user.id, { mfaSecret: secret, mfaLastStep: null });
-    return { otpauthUri: totpUri({ secret, account: user.email, issuer: MFA_ISSUER }), secret };
+    const email = await this.users.emailOf(principal.subject);
+    if (!email) throw new UnauthorizedException();
+    return this.mfa.beginEnrolment(principal.subject, { issuer: MFA_ISSUER, account: email });
   }
 
   /** The first valid code turns MFA on and yields one-time recovery codes, shown only now. */
-  async confirmMfa(principal: ZeroTrustPrincipal, code: string) {
-    const user = await this.users.findWithSecrets(principal.subject);
-    if (!user?.mfaSecret || user.mfaEnabled) throw new BadRequestException('Start enrollment first');
-    const step = verifyTotp(user.mfaSecret, code, { lastUsedStep: user.mfaLastStep === null ? null : Number(user.mfaLastStep) });
-    if (step === null || !(await this.users.consumeTotpStep(user.id, step))) {
-      this.audit.publish({ type: 'mfa.failure', outcome: 'failure', reason: 'invalid_enrollment_code', principal: { subject: user.id } });
-      throw new BadRequestException('Invalid code');
-    }
-    const { codes, hashes } = generateRecoveryCodes();
-    await this.users.update(user.id, { mfaEnabled: true, recoveryCodeHashes: hashes });
-    this.audit.publish({ type: 'mfa.enrolled', outcome: 'success', principal: { subject: user.id, sessionId: principal.sessionId } });
-    return { recoveryCodes: codes };
+  confirmMfa(principal: ZeroTrustPrincipal, code: string) {
+    return this.mfa.confirmEnrolment(principal.subject, code, principal.sessionId);
+  }
+
+  async disableMfa(principal: ZeroTrustPrincipal): Promise<void> {
+    if (!(await this.mfa.disable(principal.subject, 'mfa_disabled', { except: principal.sessionId }))) throw new NotFoundException('MFA is not enabled');
+  }
+
+  regenerateRecoveryCodes(principal: ZeroTrustPrincipal) {
+    return this.mfa.regenerateRecoveryCodes(principal.subject, principal.sessionId);
   }
 
   async disableUser(userId: string): Promise<void> {
-    await this.users.update(userId, { disabledAt: new Date() });
+    await this.users.disable(userId);
     await this.sessions.revokeAll(userId, 'user_disabled');
   }
 
-  private async secondFactor(userId: string, secret: string, lastStep: string | null, recoveryHashes: string[], otp: string): Promise<boolean> {
-    const step = verifyTotp(secret, otp, { lastUsedStep: lastStep === null ? null : Number(lastStep) });
-    if (step !== null) return this.users.consumeTotpStep(userId, step);
-    const hash = hashRecoveryCode(otp);
-    if (!recoveryHashes.includes(hash)) return false;
-    // One-time: a recovery code is spent by removing its hash.
-    await this.users.update(userId, { recoveryCodeHashes: recoveryHashes.filter((h) => h !== hash) });
-    return true;
+  /**
+   * Operator recovery for a user who lost both the authenticator and the recovery codes (verified out of
+   * band): the factor goes, every session of the user goes; they sign in with their password and enrol again.
+   */
+  async resetMfa(userId: string): Promise<void> {
+    if (!(await this.users.emailOf(userId))) throw new NotFoundException('Resource not found');
+    await this.mfa.disable(userId, 'mfa_reset_by_operator');
+  }
+
+  /** The new scopes reach the user's next refresh; their access tokens issued before fail at once. */
+  async setScopes(userId: string, scopes: string[]): Promise<void> {
+    if (!(await this.users.setScopes(userId, [...new Set(scopes)]))) throw new NotFoundException('Resource not found');
+    await this.sessions.grantsChanged(userId);
   }
 }

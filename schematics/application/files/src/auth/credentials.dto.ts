@@ -40,6 +40,19 @@ export class RefreshDto {
   refreshToken?: string;
 }
 
+/** A step-up: the password, or for an account with MFA its current factor (a TOTP or a recovery code). */
+export class ReauthenticateDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  password?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  otp?: string;
+}
+
 export class ChangePasswordDto {
   @IsString()
   @MaxLength(128)

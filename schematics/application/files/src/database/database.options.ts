@@ -2,9 +2,15 @@ import { PGlite } from '@electric-sql/pglite';
 import { Logger } from '@nestjs/common';
 import type { TypeOrmModuleAsyncOptions, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { exclusivePGliteDriver, ZeroTrustAuditLog1732000200000, ZeroTrustSessions1732000100000 } from 'nestjs-zero-trust';
+import {
+  exclusivePGliteDriver,
+  ZeroTrustAuditLog1732000200000,
+  ZeroTrustMfa1732000120000,
+  ZeroTrustSessionBinding1732000110000,
+  ZeroTrustSessions1732000100000,
+} from 'nestjs-zero-trust';
 import { DataSource, type DataSourceOptions } from 'typeorm';
+import { DEFAULT_PGLITE_DIR, secretFrom } from '../development-secrets.js';
 import { Note } from '../notes/note.entity.js';
 import { User } from '../users/user.entity.js';
 import { InitialSchema1732000000000 } from './1732000000000-initial-schema.migration.js';
@@ -18,12 +24,11 @@ const MIGRATIONS = [
   UserScopes1732000001000,
   UserMfa1732000002000,
   ZeroTrustSessions1732000100000,
+  ZeroTrustSessionBinding1732000110000,
+  ZeroTrustMfa1732000120000,
   ZeroTrustAuditLog1732000200000,
   LeastPrivilege1732000300000,
 ];
-
-/** PGlite keeps its data here when no DATABASE_URL is set: `.data/` beside package.json. */
-const DEFAULT_PGLITE_DIR = fileURLToPath(new URL('../../.data/', import.meta.url));
 
 /**
  * PostgreSQL (`DATABASE_URL`): migrations run with the owner connection (`DATABASE_MIGRATION_URL`, or
@@ -46,6 +51,8 @@ export function databaseModuleOptions(env: NodeJS.ProcessEnv = process.env): Typ
       return { ...common, driver: exclusivePGliteDriver(await PGlite.create(dataDir)), migrations: MIGRATIONS } as TypeOrmModuleOptions;
     },
     dataSourceFactory: async (options) => {
+      // The least-privilege migration stores the row-level-security key; the module signs with the same one.
+      secretFrom(env, 'ZT_RLS_IDENTITY_KEY');
       if (env.DATABASE_URL) {
         const migrator = await new DataSource({
           ...(options as DataSourceOptions),

@@ -15,27 +15,14 @@ export class User {
   @Column({ name: 'password_hash', type: 'varchar', length: 255, select: false })
   passwordHash!: string;
 
-  /** Granted by an operator (never through the API), copied into access tokens at login. */
+  /**
+   * Granted by an operator (`PUT /admin/users/:id/scopes`, never by the user), copied into access tokens
+   * at login and read again at every refresh.
+   */
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   scopes!: string[];
 
-  /** TOTP shared secret (base32); set at enrollment, active once confirmed. */
-  @Sensitive()
-  @Column({ name: 'mfa_secret', type: 'varchar', length: 64, nullable: true, select: false })
-  mfaSecret!: string | null;
-
-  @Column({ name: 'mfa_enabled', type: 'boolean', default: false })
-  mfaEnabled!: boolean;
-
-  /** Last TOTP time step accepted: a code of this step or earlier is a replay. */
-  @Sensitive()
-  @Column({ name: 'mfa_last_step', type: 'bigint', nullable: true, select: false })
-  mfaLastStep!: string | null;
-
-  @Sensitive()
-  @Column({ name: 'recovery_code_hashes', type: 'text', array: true, default: () => "'{}'", select: false })
-  recoveryCodeHashes!: string[];
-
+  /** Second factors and recovery codes are not here: the library keeps them (encrypted) in zt_mfa_factors / zt_recovery_codes. */
   @Column({ name: 'disabled_at', type: 'timestamptz', nullable: true })
   disabledAt!: Date | null;
 

@@ -1,17 +1,26 @@
 import { ConflictException, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import type { Account, AccountDirectory, SessionGrants, SubjectGrants } from 'nestjs-zero-trust';
 import { randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
+import { decoyHash, verifyPassword } from '../auth/password-hasher.js';
 import { User } from './user.entity.js';
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-const SECRET_COLUMNS = ['user.passwordHash', 'user.mfaSecret', 'user.mfaLastStep', 'user.recoveryCodeHashes'];
+/** An account as the library's sign-in sees it, plus the hash only this service reads. */
+export interface UserAccount extends Account {
+  readonly passwordHash: string;
+}
 
+/**
+ * The users table, and the two ports the library asks it through: `AccountDirectory` (sign-in: find
+ * an account, check its password with our argon2id) and `SessionGrants` (the scopes a refresh issues).
+ */
 @Injectable()
-export class UsersService {
+export class UsersService implements AccountDirectory<UserAccount>, SessionGrants {
   constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
 
   async create(email: string, passwordHash: string): Promise<Pick<User, 'id' | 'email'>> {
@@ -25,34 +34,49 @@ export class UsersService {
     return { id: user.id, email: user.email };
   }
 
-  /** Includes the secret columns, which are otherwise never selected. */
-  findWithSecretsByEmail(email: string): Promise<User | null> {
-    return this.withSecrets().where('user.email = :email', { email: normalizeEmail(email) }).getOne();
+  async findByLogin(login: string): Promise<UserAccount | null> {
+    return toAccount(await this.withPassword().where('user.email = :email', { email: normalizeEmail(login) }).getOne());
   }
 
-  findWithSecrets(id: string): Promise<User | null> {
-    return this.withSecrets().where('user.id = :id', { id }).getOne();
+  async findBySubject(subject: string): Promise<UserAccount | null> {
+    return toAccount(await this.withPassword().where('user.id = :id', { id: subject }).getOne());
   }
 
-  async update(id: string, changes: Partial<User>): Promise<void> {
-    await this.users.update({ id }, changes);
+  /** An unknown account costs the same argon2 work (the decoy hash), so timing does not tell it from a wrong password. */
+  async verifyPassword(account: UserAccount | null, password: string): Promise<boolean> {
+    const valid = await verifyPassword(account?.passwordHash ?? (await decoyHash()), password);
+    return account !== null && valid;
   }
 
-  /**
-   * Stores an accepted TOTP step only if it is newer than the last one: the compare-and-set in SQL
-   * keeps two parallel logins from both spending the same code.
-   */
-  async consumeTotpStep(id: string, step: number): Promise<boolean> {
-    const result = await this.users
-      .createQueryBuilder()
-      .update()
-      .set({ mfaLastStep: String(step) })
-      .where('id = :id AND (mfa_last_step IS NULL OR mfa_last_step < :step)', { id, step })
-      .execute();
-    return (result.affected ?? 0) === 1;
+  /** What a refresh may issue now: a disabled or deleted user gets nothing, and the session is revoked. */
+  async grantsOf(subject: string): Promise<SubjectGrants | null> {
+    const user = await this.users.findOne({ where: { id: subject } });
+    return user && !user.disabledAt ? { scopes: user.scopes } : null;
   }
 
-  private withSecrets() {
-    return this.users.createQueryBuilder('user').addSelect(SECRET_COLUMNS);
+  async emailOf(id: string): Promise<string | null> {
+    return (await this.users.findOne({ where: { id } }))?.email ?? null;
   }
+
+  async setPassword(id: string, passwordHash: string): Promise<void> {
+    await this.users.update({ id }, { passwordHash });
+  }
+
+  /** Returns whether the user exists. */
+  async setScopes(id: string, scopes: string[]): Promise<boolean> {
+    return ((await this.users.update({ id }, { scopes })).affected ?? 0) > 0;
+  }
+
+  async disable(id: string): Promise<void> {
+    await this.users.update({ id }, { disabledAt: new Date() });
+  }
+
+  private withPassword() {
+    return this.users.createQueryBuilder('user').addSelect('user.passwordHash');
+  }
+}
+
+function toAccount(user: User | null): UserAccount | null {
+  if (!user) return null;
+  return { subject: user.id, login: user.email, scopes: user.scopes, disabled: user.disabledAt !== null, passwordHash: user.passwordHash };
 }

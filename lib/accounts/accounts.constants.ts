@@ -1,0 +1,2 @@
+/** Metadata key of `@RequireRecentAuth()`. */
+export const RECENT_AUTH_KEY = 'zero-trust:recent-auth';
