@@ -195,6 +195,9 @@ describe('options are checked at every depth of every feature', () => {
     ['an empty content-type list', { allowedContentTypes: [] }, /allowedContentTypes must be a list of at least 1/],
     ['a content type that is not one', { allowedContentTypes: ['json'] }, /allowedContentTypes\[0\] must be a media type/],
     ['a forged trustProxy', { trustProxy: 'all' }, /trustProxy must be a hop count or a list/],
+    // validation
+    ['a misspelled validation bound', { validation: { maxValue: 10 } }, /unknown option "validation.maxValue". Did you mean "maxValues"\?/],
+    ['a validation bound as a string', { validation: { maxDepth: '32' } }, /validation.maxDepth must be a whole number from 1 to 1000/],
     // store
     ['a store that is not one', { store: 'localhost:6379' }, /store must be a redis:\/\/ or rediss:\/\/ URL/],
     ['a misspelled failure mode', { onStoreFailure: { auth: 'close' } }, /onStoreFailure.auth must be one of "closed", "open" \(got "close"\). Did you mean "closed"\?/],

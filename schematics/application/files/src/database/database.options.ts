@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { TypeOrmModuleAsyncOptions, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { mkdirSync } from 'node:fs';
 import {
+  DataDirectoryLock,
   exclusivePGliteDriver,
   ZeroTrustAuditLog1732000200000,
   ZeroTrustMfa1732000120000,
@@ -48,7 +49,14 @@ export function databaseModuleOptions(env: NodeJS.ProcessEnv = process.env): Typ
       if (env.DATABASE_URL) return { ...common, url: env.DATABASE_URL } as TypeOrmModuleOptions;
       const dataDir = env.PGLITE_DATA_DIR || DEFAULT_PGLITE_DIR;
       if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
-      return { ...common, driver: exclusivePGliteDriver(await PGlite.create(dataDir)), migrations: MIGRATIONS } as TypeOrmModuleOptions;
+      // One process per data directory: a second one would run a second PostgreSQL on the same files.
+      const lock = dataDir ? DataDirectoryLock.acquire(dataDir) : undefined;
+      try {
+        return { ...common, driver: exclusivePGliteDriver(await PGlite.create(dataDir), { lock }), migrations: MIGRATIONS } as TypeOrmModuleOptions;
+      } catch (error) {
+        lock?.release();
+        throw error;
+      }
     },
     dataSourceFactory: async (options) => {
       // The least-privilege migration stores the row-level-security key; the module signs with the same one.
