@@ -62,6 +62,8 @@ export class ZeroTrustExceptionFilter implements ExceptionFilter {
     const res = rawResponse(response);
     if (res.headersSent) return;
     res.setHeader(REQUEST_ID_HEADER, requestId);
+    // A 503 of the module means a store did not answer: tell clients when to come back instead of failing them.
+    if (body.statusCode === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', '5');
     applyHeaders(res, this.config.headers);
     this.adapterHost.httpAdapter.reply(response, body, body.statusCode);
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, UnauthorizedException } from '@nestjs/common';
+import { HttpException, Inject, Injectable, Logger, type OnApplicationBootstrap, UnauthorizedException } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
@@ -6,6 +6,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { AUTH_CONFIG } from '../auth/auth.internal-constants.js';
 import type { AuthConfig } from '../auth/auth.options.js';
 import { type SessionBinding, SessionCheck } from '../auth/session-check.port.js';
+import { SessionStoreUnavailable } from '../auth/session-store-unavailable.error.js';
 import { type IssuedAccessToken, TokenService } from '../auth/token.service.js';
 import { Clock } from '../core/clock.js';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
@@ -171,6 +172,10 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
 
   /** Starts a session at login and issues its first access and refresh tokens. */
   async create(subject: string, session: NewSession = {}): Promise<SessionTokens> {
+    return this.whileStoreAnswers(() => this.start(subject, session));
+  }
+
+  private async start(subject: string, session: NewSession): Promise<SessionTokens> {
     const options = this.options();
     const db = await this.database();
     const id = randomUUID();
@@ -235,7 +240,7 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
       if (successor) return successor;
       throw new RefreshTokenRejection(await this.whyTokenFailed(db, presentedHash));
     } catch (error) {
-      if (!(error instanceof RefreshTokenRejection)) throw error;
+      if (!(error instanceof RefreshTokenRejection)) throw this.storeFailure(error);
       if (error.reason !== 'refresh_token_reused') {
         this.audit.publish({ type: 'auth.failure', outcome: 'failure', reason: error.reason });
       }
@@ -335,7 +340,7 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
   async isActive(sessionId: string, token?: SessionBinding): Promise<boolean> {
     // Fails closed: a caller that cannot say whose token this is gets no session.
     if (!token || !SESSION_ID_FORMAT.test(sessionId)) return false;
-    const state = await this.state(sessionId);
+    const state = await this.whileStoreAnswers(() => this.state(sessionId));
     return (
       state.live &&
       state.subject === token.subject &&
@@ -511,6 +516,35 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
     if (manager) return manager;
     return this.dataSources.get();
   }
+
+  /**
+   * A database error while starting, rotating or checking a session is the store's failure, not the
+   * client's: 503 (the filter adds Retry-After), reported as `store.unavailable` at most every 10 s,
+   * never as an `auth.failure`. HTTP and configuration errors pass through unchanged.
+   */
+  private storeFailure(error: unknown): unknown {
+    if (error instanceof HttpException || error instanceof ZeroTrustConfigurationError) return error;
+    const now = this.clock.now();
+    this.failuresSinceReport++;
+    if (now - this.lastFailureReport >= 10_000) {
+      this.logger.error(`the session store failed ${this.failuresSinceReport} time(s): ${(error as Error)?.message ?? error}`);
+      this.audit.publish({ type: 'store.unavailable', outcome: 'failure', reason: 'session_store', details: { failures: this.failuresSinceReport } });
+      this.lastFailureReport = now;
+      this.failuresSinceReport = 0;
+    }
+    return new SessionStoreUnavailable(error);
+  }
+
+  private async whileStoreAnswers<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw this.storeFailure(error);
+    }
+  }
+
+  private lastFailureReport = Number.NEGATIVE_INFINITY;
+  private failuresSinceReport = 0;
 }
 
 function grantsVersionOf(claims: Readonly<Record<string, unknown>>): number {
