@@ -9,8 +9,14 @@ const THROTTLE_SCRIPT = `
 local blocked = redis.call('PTTL', KEYS[2])
 if blocked > 0 then return {tonumber(ARGV[2]) + 1, blocked, 1, blocked} end
 local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
+if count == 1 or ttl < 1 then
+  -- A new window; also one ending this very millisecond (PTTL 0) or left without an expiry: never
+  -- 'PX 0' ("invalid expire time", which would read as a store outage), never a window without end.
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+  count = 1
+  ttl = tonumber(ARGV[1])
+end
 if count > tonumber(ARGV[2]) then
   local block = tonumber(ARGV[3])
   if block <= 0 then block = ttl end
