@@ -56,6 +56,8 @@ export { OwnedResource } from './authz/owned-resource.decorator.js';
 export { Owned } from './authz/owned.decorator.js';
 export { OwnedRepository } from './authz/owned.repository.js';
 export { AuthorizationGuard } from './authz/authorization.guard.js';
+export { ResourceLoader } from './authz/resource-loader.port.js';
+export { TypeOrmResourceLoader } from './authz/typeorm-resource.loader.js';
 export { Sensitive } from './authz/sensitive.decorator.js';
 
 // Throttling, lockout and the store port

@@ -2,6 +2,8 @@ import { ConfigurableModuleBuilder, type ExceptionFilter, Logger, type PipeTrans
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import { AuthorizationGuard } from './authz/authorization.guard.js';
+import { ResourceLoader } from './authz/resource-loader.port.js';
+import { TypeOrmResourceLoader } from './authz/typeorm-resource.loader.js';
 import { SensitiveFieldsInterceptor } from './authz/sensitive-fields.interceptor.js';
 import { classOf, custom, isPlainObject, object, optional } from './core/option-schema.js';
 import { RequestContextInterceptor } from './core/request-context.interceptor.js';
@@ -30,6 +32,8 @@ export interface ZeroTrustModuleExtras {
   isGlobal?: boolean;
   /** Replace or remove the module's enhancers. */
   enhancers?: ZeroTrustEnhancers;
+  /** How `@OwnsResource` finds records: a class extending `ResourceLoader`. Default `TypeOrmResourceLoader`. */
+  resourceLoader?: Type<ResourceLoader>;
 }
 
 const classOrFalse = (what: string) =>
@@ -90,8 +94,9 @@ export const {
   ASYNC_OPTIONS_TYPE: ZERO_TRUST_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<ZeroTrustModuleOptions>({ moduleName: 'ZeroTrust' })
   .setClassMethodName('forRoot')
-  .setExtras<ZeroTrustModuleExtras>({ isGlobal: true, enhancers: {} }, (definition, extras) => {
-    const enhancers = enhancerProviders(extras.enhancers);
+  .setExtras<ZeroTrustModuleExtras>({ isGlobal: true, enhancers: {}, resourceLoader: undefined }, (definition, extras) => {
+    const loader = extras.resourceLoader === undefined ? TypeOrmResourceLoader : classOf(ResourceLoader, 'the resource loader').parse(extras.resourceLoader, 'resourceLoader');
+    const enhancers: Provider[] = [...enhancerProviders(extras.enhancers), { provide: ResourceLoader, useClass: loader }];
     // Exported by class so `@UseGuards(JwtAuthGuard)` and friends resolve in any module of the app.
     const tokens = enhancers.flatMap((provider) =>
       typeof provider === 'function' ? [provider] : typeof (provider as { provide: unknown }).provide === 'function' ? [(provider as { provide: Type<unknown> }).provide] : [],

@@ -7,7 +7,6 @@ import {
   NotFoundException,
   UnauthorizedException,
 } from '@nestjs/common';
-import type { ObjectLiteral, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { AUTH_PLAN } from '../auth/auth.plan.js';
 import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
@@ -22,7 +21,8 @@ import { AnomalyDetector } from '../monitoring/anomaly-detector.js';
 import { AUTHZ_CONFIG } from './authz.internal-constants.js';
 import type { AuthzConfig } from './authz.options.js';
 import { AUTHZ_PLAN } from './authz.plan.js';
-import { EntityAccess, readPath } from './entity-access.js';
+import { readPath } from './entity-access.js';
+import { ResourceLoader } from './resource-loader.port.js';
 import { loadedResource } from './loaded-resource.slot.js';
 import type { OwnershipRule } from './owns-resource.decorator.js';
 
@@ -49,7 +49,7 @@ class AccessDenied extends Error {
 export class AuthorizationGuard implements CanActivate {
   constructor(
     protected readonly plans: RoutePlans,
-    protected readonly entities: EntityAccess,
+    protected readonly resources: ResourceLoader,
     protected readonly audit: AuditService,
     protected readonly anomalies: AnomalyDetector,
     protected readonly dataSources: DataSourceRef,
@@ -129,9 +129,8 @@ export class AuthorizationGuard implements CanActivate {
     let parentId: string | number | undefined;
     if (options.parent) {
       const parent = options.parent;
-      const parentRepository = await this.entities.repository(parent.entity);
-      parentId = EntityAccess.parseId(parentRepository, params[parent.param]);
-      const record = await findById(parentRepository, parentId);
+      parentId = await this.resources.parseId(parent.entity, params[parent.param]);
+      const record = await this.resources.findById(parent.entity, parentId);
       const resource = { type: parent.entity.name, id: parentId };
       if (!record) throw new AccessDenied('not_found', ruleName, resource, 'not_found');
       if (!isAdmin && !sameId(readPath(record, parent.owner ?? 'ownerId'), principal.ownerId)) {
@@ -139,10 +138,9 @@ export class AuthorizationGuard implements CanActivate {
       }
     }
 
-    const repository = await this.entities.repository(entity);
-    const id = EntityAccess.parseId(repository, params[options.param ?? 'id']);
+    const id = await this.resources.parseId(entity, params[options.param ?? 'id']);
     const relation = ownerPath?.includes('.') ? ownerPath.slice(0, ownerPath.lastIndexOf('.')) : undefined;
-    const record = await findById(repository, id, relation);
+    const record = await this.resources.findById(entity, id, relation);
     const resource = { type: entity.name, id };
     if (!record) throw new AccessDenied('not_found', ruleName, resource, 'not_found');
     if (options.parent && !sameId(readPath(record, options.parent.foreignKey), parentId)) {
@@ -157,14 +155,6 @@ export class AuthorizationGuard implements CanActivate {
     if (!owns) throw new AccessDenied('not_owner', ruleName, resource, denial);
     return record;
   }
-}
-
-function findById(repository: Repository<ObjectLiteral>, id: string | number, relation?: string) {
-  const key = repository.metadata.primaryColumns[0].propertyName;
-  const relations = relation
-    ?.split('.')
-    .reduceRight<Record<string, unknown> | true>((inner, part) => ({ [part]: inner }), true) as Record<string, never> | undefined;
-  return repository.findOne({ where: { [key]: id }, relations });
 }
 
 function sameId(a: unknown, b: unknown): boolean {

@@ -3,7 +3,8 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { AUTH_PLAN } from '../auth/auth.plan.js';
 import { RoutePlans } from '../core/route-plan.js';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
-import { DataSourceRef } from '../database/data-source.ref.js';
+import type { EntityClass } from '../database/entity-class.js';
+import { ResourceLoader } from './resource-loader.port.js';
 import { OWNS_RESOURCE_KEY } from './authz.constants.js';
 import { AUTHZ_CONFIG } from './authz.internal-constants.js';
 import type { AuthzConfig } from './authz.options.js';
@@ -22,13 +23,13 @@ export class RouteRulesCheck implements OnApplicationBootstrap {
 
   constructor(
     private readonly plans: RoutePlans,
-    private readonly dataSources: DataSourceRef,
+    private readonly resources: ResourceLoader,
     @Inject(AUTHZ_CONFIG) private readonly config: AuthzConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const unruled: string[] = [];
-    let usesOwnership = false;
+    const owned = new Set<EntityClass>();
     for (const { controller, handler, name } of this.plans.routes()) {
       // A class-level @OwnsResource would be silently ignored (the rule needs the handler's route parameter):
       // refuse it rather than let a scope-only rule pass for ownership.
@@ -39,14 +40,17 @@ export class RouteRulesCheck implements OnApplicationBootstrap {
       if (path === undefined) continue;
       const plan = this.plans.plan(handler, controller);
       const policy = plan.get(AUTHZ_PLAN);
-      usesOwnership ||= policy.ownership !== undefined;
+      if (policy.ownership) {
+        owned.add(policy.ownership.entity);
+        if (policy.ownership.options.parent) owned.add(policy.ownership.options.parent.entity);
+      }
       if (plan.get(AUTH_PLAN).isPublic || policy.hasRule) continue;
       const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number] ?? 'ALL';
       const base = Reflect.getMetadata(PATH_METADATA, controller);
       unruled.push(`${method} ${joinPath([base].flat()[0], [path].flat()[0])} (${controller.name}.${name})`);
     }
     // Fail at boot, not at the first request, when ownership checks have no database to ask.
-    if (usesOwnership) await this.dataSources.get();
+    await this.resources.assertReady([...owned]);
     if (unruled.length === 0) return;
     const list = unruled.map((route) => `  - ${route}`).join('\n');
     const fix = 'Give each one @OwnsResource(...), @Scopes(...), @Roles(...), @Authenticated() or @Public().';
