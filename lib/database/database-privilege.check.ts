@@ -99,7 +99,13 @@ export class DatabasePrivilegeCheck implements OnApplicationBootstrap {
   static excessPrivileges(facts: RoleFacts): string[] {
     const role = `"${facts.name}"`;
     const excess: string[] = [];
-    if (facts.rolsuper) excess.push(`SUPERUSER: it bypasses every permission and row-level security. Connect as a dedicated runtime role.`);
+    // A superuser is the wrong role altogether: fixing its attributes one by one is not the answer.
+    if (facts.rolsuper) {
+      return [
+        'SUPERUSER: it bypasses every permission and row-level security. Serve as the runtime role LeastPrivilegeRoleMigration ' +
+          'created (DATABASE_URL with that role), and keep the superuser for migrations only.',
+      ];
+    }
     if (facts.rolbypassrls) excess.push(`BYPASSRLS: row-level security does not apply. Fix: ALTER ROLE ${role} NOBYPASSRLS;`);
     if (facts.rolcreaterole) excess.push(`CREATEROLE: it can create roles. Fix: ALTER ROLE ${role} NOCREATEROLE;`);
     if (facts.rolcreatedb) excess.push(`CREATEDB: it can create databases. Fix: ALTER ROLE ${role} NOCREATEDB;`);

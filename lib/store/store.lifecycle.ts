@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Clock } from '../core/clock.js';
+import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 import { ZERO_TRUST_STORE } from './store.internal-constants.js';
 import type { RedisClientLike, StoreConfig } from './store.options.js';
 import { REDIS_CLIENT_OPTIONS, RedisStore } from './redis.store.js';
@@ -10,7 +11,12 @@ export async function createZeroTrustStore(config: StoreConfig, clock: Clock): P
   const choice = config.store;
   if (choice.kind === 'memory') return new MemoryStore({ clock });
   if (choice.kind === 'custom') return choice.store;
-  const { Redis } = await import('ioredis');
+  let Redis: typeof import('ioredis').Redis;
+  try {
+    ({ Redis } = await import('ioredis'));
+  } catch {
+    throw new ZeroTrustConfigurationError('the store option names Redis, but the ioredis package is not installed: npm install ioredis');
+  }
   if (choice.kind === 'redis-url') return new RedisStore(new Redis(choice.url, REDIS_CLIENT_OPTIONS), config.keyPrefix, true);
   return new RedisStore(choice.client as RedisClientLike as InstanceType<typeof Redis>, config.keyPrefix, false);
 }

@@ -56,6 +56,12 @@ describe('DatabasePrivilegeCheck.excessPrivileges', () => {
   ])('names %s with its fix', (flag, fix) => {
     expect(DatabasePrivilegeCheck.excessPrivileges({ ...none, [flag]: true }).join('\n')).toMatch(fix);
   });
+  it('tells a superuser connection to serve as the runtime role, not to strip attributes from the superuser', () => {
+    const lines = DatabasePrivilegeCheck.excessPrivileges({ ...none, name: 'postgres', rolsuper: true, rolbypassrls: true, rolcreaterole: true });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/Serve as the runtime role/);
+    expect(lines[0]).not.toMatch(/ALTER ROLE/);
+  });
   it('names owned tables, owner-role membership and server-file roles', () => {
     const lines = DatabasePrivilegeCheck.excessPrivileges({ ...none, owned_tables: ['notes'], owner_memberships: ['notes_owner'], powerful_roles: ['pg_read_server_files'] }).join('\n');
     expect(lines).toMatch(/owns tables \(notes\)/);
