@@ -1,7 +1,7 @@
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import type { EntityClass } from './entity-class.js';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
-import { MIN_IDENTITY_KEY_BYTES, RLS_IDENTITY_SETTING } from './rls-identity.js';
+import { MIN_IDENTITY_KEY_BYTES, RLS_IDENTITY_SETTING, TRANSACTION_START } from './rls-identity.js';
 import { scramSha256Verifier } from './scram-verifier.js';
 import { ident, literal } from './sql-identifiers.js';
 
@@ -221,8 +221,11 @@ async function installIdentity(q: (sql: string) => Promise<unknown>, schema: str
       SELECT t.key INTO k FROM ${table} t LIMIT 1;
       IF k IS NULL OR encode(sha256(k || sha256(convert_to(payload, 'UTF8'))), 'hex') <> substr(raw, dot + 1) THEN RETURN NULL; END IF;
       claims := convert_from(decode(payload, 'hex'), 'UTF8')::jsonb;
-      -- Another connection's value fails the pid, an old one the expiry (now(): the transaction's start).
-      IF (claims->>'p')::int IS DISTINCT FROM pg_backend_pid() OR (claims->>'e')::float8 < extract(epoch FROM now()) THEN RETURN NULL; END IF;
+      -- Bound to this backend and this transaction (its start), and short-lived: a value copied from another
+      -- connection, or kept from an earlier transaction of this one, identifies nobody.
+      IF (claims->>'p')::int IS DISTINCT FROM pg_backend_pid()
+         OR (claims->>'t') IS DISTINCT FROM ${TRANSACTION_START}
+         OR (claims->>'e')::float8 < extract(epoch FROM now()) THEN RETURN NULL; END IF;
       RETURN claims;
     END $fn$`);
   await q(`CREATE OR REPLACE FUNCTION ${schema}.zt_current_subject() RETURNS text

@@ -7,8 +7,8 @@ export const RLS_IDENTITY_SETTING = 'zero_trust.identity';
 /** How long a signed identity is good for, in seconds: well past any transaction's start, never a second session. */
 const IDENTITY_TTL_SECONDS = 300;
 export const MIN_IDENTITY_KEY_BYTES = 32;
-/** What sign() produces: hex(payload) '.' hex(mac). */
-const SIGNED_IDENTITY = /^[0-9a-f]+\.[0-9a-f]{64}$/;
+/** The transaction's start as text, the same expression in the app's read and in the owner's function. */
+export const TRANSACTION_START = `extract(epoch FROM now())::text`;
 
 /**
  * The identity a request's transaction carries into PostgreSQL, in a form the runtime role cannot
@@ -23,66 +23,35 @@ const SIGNED_IDENTITY = /^[0-9a-f]+\.[0-9a-f]{64}$/;
  * length extension cannot stretch a MAC to another payload.
  */
 export class RlsIdentity {
-  private readonly pids = new WeakMap<object, number>();
-
   constructor(private readonly key: Buffer) {}
 
-  /** Sets the signed identity for the transaction `runner` is in (one statement; the pid is asked once per connection). */
+  /**
+   * Opens the transaction on `runner` and sets the signed identity, bound to this backend and to this
+   * transaction's start: a value read from anywhere (a log, another session) is refused by every other
+   * transaction, and a value of a committed transaction by the next one on the same connection. The value
+   * travels only as a bound parameter, never in the SQL text (`pg_stat_activity` shows the text of every
+   * connection of the same role). Three statements: BEGIN, the transaction's pid and start, set_config.
+   */
+  async begin(runner: QueryRunner, principal: ZeroTrustPrincipal, nowMs: number): Promise<void> {
+    await runner.startTransaction();
+    await this.apply(runner, principal, nowMs);
+  }
+
+  /** Sets the signed identity for the transaction `runner` is in. */
   async apply(runner: QueryRunner, principal: ZeroTrustPrincipal, nowMs: number): Promise<void> {
-    const value = this.sign(principal, await this.pidOf(runner), nowMs);
+    const [row] = (await runner.query(`SELECT pg_backend_pid() AS pid, ${TRANSACTION_START} AS t`)) as Array<{ pid: number | string; t: string }>;
+    const value = this.sign(principal, Number(row.pid), String(row.t), nowMs);
     await runner.query(`SELECT set_config('${RLS_IDENTITY_SETTING}', $1, true)`, [value]);
   }
 
-  /**
-   * Opens the transaction on `runner` and sets the signed identity in the same round trip: both
-   * statements travel in one simple-protocol message (a parameterless query), so a request with row-level
-   * security pays START TRANSACTION + set_config once instead of twice. TypeORM's own `startTransaction`
-   * still runs (its state and subscribers' events stay right); only its START TRANSACTION carries the
-   * set_config. Two round trips as before when the DataSource sets an isolation level (SET TRANSACTION
-   * must come before any other statement) or TypeORM sends something else (another version).
-   */
-  async begin(runner: QueryRunner, principal: ZeroTrustPrincipal, nowMs: number): Promise<void> {
-    if (runner.connection.options.isolationLevel) {
-      await runner.startTransaction();
-      return this.apply(runner, principal, nowMs);
-    }
-    const value = this.sign(principal, await this.pidOf(runner), nowMs);
-    // Inlined, not bound: hex and one dot only, checked here, so the literal cannot end early.
-    if (!SIGNED_IDENTITY.test(value)) throw new Error('the signed row-level-security identity is not hex: refusing to inline it');
-    const query = runner.query;
-    let sent = false;
-    runner.query = ((sql: string, ...rest: unknown[]) => {
-      if (sql !== 'START TRANSACTION' || sent) return query.call(runner, sql, ...(rest as []));
-      sent = true;
-      return query.call(runner, `START TRANSACTION; SELECT set_config('${RLS_IDENTITY_SETTING}', '${value}', true)`);
-    }) as QueryRunner['query'];
-    try {
-      await runner.startTransaction();
-    } finally {
-      delete (runner as { query?: unknown }).query;
-    }
-    if (!sent) await runner.query(`SELECT set_config('${RLS_IDENTITY_SETTING}', $1, true)`, [value]);
-  }
-
-  sign(principal: Pick<ZeroTrustPrincipal, 'ownerId' | 'issuer' | 'scopes'>, pid: number, nowMs: number): string {
+  sign(principal: Pick<ZeroTrustPrincipal, 'ownerId' | 'issuer' | 'scopes'>, pid: number, transactionStart: string, nowMs: number): string {
     const payload = Buffer.from(
       // `s` is the owner id (issuer and subject for an external principal), what owner columns hold.
-      JSON.stringify({ s: principal.ownerId, i: principal.issuer, c: principal.scopes, e: Math.floor(nowMs / 1000) + IDENTITY_TTL_SECONDS, p: pid }),
+      JSON.stringify({ s: principal.ownerId, i: principal.issuer, c: principal.scopes, e: Math.floor(nowMs / 1000) + IDENTITY_TTL_SECONDS, p: pid, t: transactionStart }),
       'utf8',
     ).toString('hex');
     const inner = createHash('sha256').update(payload, 'utf8').digest();
     return `${payload}.${createHash('sha256').update(Buffer.concat([this.key, inner])).digest('hex')}`;
-  }
-
-  private async pidOf(runner: QueryRunner): Promise<number> {
-    // A pooled connection keeps its backend: ask once, then the request pays no extra round trip.
-    const connection = (runner as unknown as { databaseConnection?: object }).databaseConnection;
-    const known = connection ? this.pids.get(connection) : undefined;
-    if (known !== undefined) return known;
-    const [row] = (await runner.query('SELECT pg_backend_pid() AS pid')) as Array<{ pid: number | string }>;
-    const pid = Number(row.pid);
-    if (connection) this.pids.set(connection, pid);
-    return pid;
   }
 }
 

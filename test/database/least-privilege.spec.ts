@@ -5,7 +5,7 @@ import pg from 'pg';
 import { Column, DataSource, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { PGliteDriver } from 'typeorm-pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RlsIdentity } from '../../lib/database/rls-identity.js';
+import { RlsIdentity, TRANSACTION_START } from '../../lib/database/rls-identity.js';
 import { requirePostgresUrl } from '../support/services.js';
 
 const IDENTITY_KEY = randomBytes(32).toString('base64');
@@ -173,12 +173,12 @@ describe.each(harnesses)('least-privilege role migration on %s', (_name, skip, c
 
   it.skipIf(skip)('still lets the runtime role do its job: DML on its tables, INSERT into the audit table', async () => {
     await h.runtime(`INSERT INTO audit_log (type) VALUES ('login')`);
-    const [{ pid }] = (await h.runtime('SELECT pg_backend_pid() AS pid')) as Array<{ pid: number }>;
-    const signed = identity.sign({ ownerId: A, issuer: 'https://issuer.test', scopes: [] }, Number(pid), Date.now());
-    const rows = await h.runtime(
-      `BEGIN; SELECT set_config('zero_trust.identity', '${signed}', true); INSERT INTO notes (id, "ownerId", title) VALUES (gen_random_uuid(), '${A}', 'new'); COMMIT;`,
-    ).catch((error) => error);
-    expect(rows).not.toBeInstanceOf(Error);
+    const [inserted] = await inTransaction(
+      (pid, start) => identity.sign({ ownerId: A, issuer: 'https://issuer.test', scopes: [] }, pid, start, Date.now()),
+      [`INSERT INTO notes (id, "ownerId", title) VALUES (gen_random_uuid(), '${A}', 'new')`],
+      'COMMIT',
+    );
+    expect(inserted).toEqual([]);
   });
 
   it.skipIf(skip)('gives the runtime role no dangerous attribute and the schema no CREATE for it', async () => {
@@ -191,17 +191,27 @@ describe.each(harnesses)('least-privilege role migration on %s', (_name, skip, c
     expect(notes).toEqual({ relrowsecurity: true, relforcerowsecurity: true });
   });
 
-  /** Runs statements as the runtime role in one transaction (one script on PGlite's single session). */
-  async function inTransaction(setting: string | null, statements: string[]): Promise<Array<unknown[] | string>> {
+  /**
+   * Runs statements as the runtime role in one transaction (on PGlite's single session under SET ROLE).
+   * `setting` gets the backend pid and the transaction's start, as the module signs them.
+   */
+  async function inTransaction(
+    setting: ((pid: number, start: string) => string) | null,
+    statements: string[],
+    end: 'ROLLBACK' | 'COMMIT' = 'ROLLBACK',
+  ): Promise<Array<unknown[] | string>> {
     const results: Array<unknown[] | string> = [];
     const runtimeRole = (await h.admin.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'zt_app_%' ORDER BY oid DESC LIMIT 1`))[0].rolname;
     const run = async (query: (sql: string, params?: unknown[]) => Promise<unknown[]>) => {
       await query('BEGIN');
       try {
-        if (setting !== null) await query(`SELECT set_config('zero_trust.identity', $1, true)`, [setting]);
+        if (setting !== null) {
+          const [{ pid, t }] = (await query(`SELECT pg_backend_pid() AS pid, ${TRANSACTION_START} AS t`)) as Array<{ pid: number; t: string }>;
+          await query(`SELECT set_config('zero_trust.identity', $1, true)`, [setting(Number(pid), String(t))]);
+        }
         for (const sql of statements) results.push(await query(sql).catch((error) => (error as { code?: string }).code ?? String(error)));
       } finally {
-        await query('ROLLBACK');
+        await query(end);
       }
     };
     if (h.kind === 'pglite') {
@@ -216,35 +226,34 @@ describe.each(harnesses)('least-privilege role migration on %s', (_name, skip, c
     }
     return results;
   }
-  const pidOfRuntime = async () => Number(((await h.runtime('SELECT pg_backend_pid() AS pid')) as Array<{ pid: number }>)[0].pid);
   const titles = (rows: unknown[] | string) => (typeof rows === 'string' ? rows : (rows as Array<{ title: string }>).map((r) => r.title).sort());
 
   it.skipIf(skip)('row-level security: with A\'s signed identity only A\'s rows are visible and writable; unset, none', async () => {
-    const signed = identity.sign({ ownerId: A, issuer: 'https://issuer.test', scopes: [] }, await pidOfRuntime(), Date.now());
+    const signed = (pid: number, start: string) => identity.sign({ ownerId: A, issuer: 'https://issuer.test', scopes: [] }, pid, start, Date.now());
     const [mine, update] = await inTransaction(signed, ['SELECT title FROM notes', `UPDATE notes SET "ownerId" = '${B}' WHERE title = 'a1'`]);
     expect(titles(mine)).toEqual(['a1', 'a2', 'new']);
     expect(update).toBe('42501');
     expect(await inTransaction(null, ['SELECT title FROM notes'])).toEqual([[]]);
-    const admin = identity.sign({ ownerId: A, issuer: 'https://issuer.test', scopes: ['notes:admin'] }, await pidOfRuntime(), Date.now());
+    const admin = (pid: number, start: string) => identity.sign({ ownerId: A, issuer: 'https://issuer.test', scopes: ['notes:admin'] }, pid, start, Date.now());
     expect(titles((await inTransaction(admin, ['SELECT title FROM notes']))[0])).toEqual(['a1', 'a2', 'b1', 'new']);
   });
 
   it.skipIf(skip).each([
-    ['the old plain setting zero_trust.user_id', async () => `x`, `SELECT set_config('zero_trust.user_id', '${A}', true), set_config('zero_trust.scopes', 'notes:admin', true)`],
-    ['an identity signed with another key', async (pid: number) => new RlsIdentity(randomBytes(32)).sign({ ownerId: B, issuer: 'x', scopes: ['notes:admin'] }, pid, Date.now()), null],
-    ['a real identity with its payload changed to another user', async (pid: number) => {
-      const real = identity.sign({ ownerId: A, issuer: 'https://issuer.test', scopes: [] }, pid, Date.now());
+    ['the old plain setting zero_trust.user_id', null, `SELECT set_config('zero_trust.user_id', '${A}', true), set_config('zero_trust.scopes', 'notes:admin', true)`],
+    ['an identity signed with another key', (pid: number, start: string) => new RlsIdentity(randomBytes(32)).sign({ ownerId: B, issuer: 'x', scopes: ['notes:admin'] }, pid, start, Date.now()), null],
+    ['a real identity with its payload changed to another user', (pid: number, start: string) => {
+      const real = identity.sign({ ownerId: A, issuer: 'https://issuer.test', scopes: [] }, pid, start, Date.now());
       const [payload, mac] = real.split('.');
       const forged = Buffer.from(Buffer.from(payload, 'hex').toString('utf8').replace(A, B), 'utf8').toString('hex');
       return `${forged}.${mac}`;
     }, null],
-    ['an identity replayed from another connection (another backend pid)', async (pid: number) => identity.sign({ ownerId: B, issuer: 'x', scopes: ['notes:admin'] }, pid + 1, Date.now()), null],
-    ['an expired identity', async (pid: number) => identity.sign({ ownerId: B, issuer: 'x', scopes: ['notes:admin'] }, pid, Date.now() - 3600_000), null],
-    ['garbage', async () => 'zz.zz', null],
+    ['an identity replayed from another connection (another backend pid)', (pid: number, start: string) => identity.sign({ ownerId: B, issuer: 'x', scopes: ['notes:admin'] }, pid + 1, start, Date.now()), null],
+    ['an identity of an earlier transaction (another start)', (pid: number) => identity.sign({ ownerId: B, issuer: 'x', scopes: ['notes:admin'] }, pid, '1', Date.now()), null],
+    ['an expired identity', (pid: number, start: string) => identity.sign({ ownerId: B, issuer: 'x', scopes: ['notes:admin'] }, pid, start, Date.now() - 3600_000), null],
+    ['garbage', () => 'zz.zz', null],
   ])('row-level identity cannot be forged by the runtime role: %s sees no row', async (_name, value, extra) => {
-    const setting = await value(await pidOfRuntime());
     const statements = [...(extra ? [extra] : []), 'SELECT title FROM notes'];
-    const results = await inTransaction(extra ? null : setting, statements);
+    const results = await inTransaction(value, statements);
     expect(results.at(-1)).toEqual([]);
   });
 
