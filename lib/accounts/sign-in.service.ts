@@ -52,16 +52,18 @@ export class SignInService implements OnApplicationBootstrap {
    */
   async login(login: string, password: string, code?: string): Promise<SessionTokens> {
     const directory = this.accounts();
-    const attempt = await this.lockout.begin(login);
+    // The account first: spellings the directory maps to one account (case, Unicode forms, a trailing dot)
+    // must share its count, so the attempt is keyed by the account's own login, not by what was typed.
+    const account = await directory.findByLogin(login);
+    const attempt = await this.lockout.begin(account?.login ?? login, { known: account !== null });
     if (!attempt.allowed) {
       // Locked, or out of attempts this window: the real password is never checked, but the work is done.
       await directory.verifyPassword(null, password);
       return this.refuse();
     }
-    const account = await directory.findByLogin(login);
     const valid = await directory.verifyPassword(account, password);
     if (!account || !valid || account.disabled) {
-      // Counted per login name, known or not, so probing unknown names looks the same.
+      // Made-up names left no state (begin with known: false); the answer is the same.
       await attempt.fail();
       return this.refuse();
     }

@@ -24,8 +24,13 @@ const NO_LOCK: AttemptFailure = Object.freeze({ lockMs: 0, level: 0 });
  * closed by default), never by dropping a lock. Expired entries are swept every 10 s.
  */
 export class MemoryStore implements ZeroTrustStore {
-  /** Counters (rate-limit hits, `increment()`, lockout attempts), in insertion order: the eviction order. */
+  /** Counters (rate-limit hits, `increment()`), in insertion order: the eviction order. */
   private readonly counters = new Map<string, Entry>();
+  /**
+   * Login-attempt counters of accounts: evicted only when no plain counter is left, so a flood of cheap
+   * requests (each a rate-limit counter) cannot reset an account's count between two series of guesses.
+   */
+  private readonly attempts = new Map<string, Entry>();
   /** Flags that must outlive any flood: locks, escalation levels, rate-limit blocks, `set()`. */
   private readonly flags = new Map<string, Entry>();
   private readonly maxKeys: number;
@@ -44,7 +49,7 @@ export class MemoryStore implements ZeroTrustStore {
 
   /** Entries held now (expired ones included until swept or read). */
   get size(): number {
-    return this.counters.size + this.flags.size;
+    return this.counters.size + this.attempts.size + this.flags.size;
   }
 
   async throttle(key: string, windowMs: number, limit: number, blockMs: number): Promise<ThrottleResult> {
@@ -81,6 +86,7 @@ export class MemoryStore implements ZeroTrustStore {
   async delete(...keys: string[]): Promise<void> {
     for (const key of keys) {
       this.counters.delete(key);
+      this.attempts.delete(key);
       this.flags.delete(key);
     }
   }
@@ -91,14 +97,14 @@ export class MemoryStore implements ZeroTrustStore {
     const attempts = this.live(keys.attempts, now);
     if (attempts && attempts.count >= policy.threshold) return false;
     if (attempts) attempts.count++;
-    else this.put(this.counters, keys.attempts, 1, now + policy.windowMs, now);
+    else this.put(this.attempts, keys.attempts, 1, now + policy.windowMs, now);
     return true;
   }
 
   async failAttempt(keys: AttemptKeys, policy: AttemptPolicy): Promise<AttemptFailure> {
     const now = this.clock();
     // A reservation that outlived its window counts in a new one.
-    const attempts = this.live(keys.attempts, now) ?? this.put(this.counters, keys.attempts, 0, now + policy.windowMs, now);
+    const attempts = this.live(keys.attempts, now) ?? this.put(this.attempts, keys.attempts, 0, now + policy.windowMs, now);
     attempts.failures++;
     attempts.count = Math.max(attempts.count, attempts.failures);
     if (attempts.failures < policy.threshold || this.live(keys.lock, now)) return NO_LOCK;
@@ -108,7 +114,7 @@ export class MemoryStore implements ZeroTrustStore {
     const reached = level ? ++level.count : this.put(this.flags, keys.level, 1, now + policy.levelMs, now).count;
     const lockMs = Math.min(policy.lockMs * 2 ** (reached - 1), policy.maxLockMs);
     this.put(this.flags, keys.lock, 1, now + lockMs, now);
-    this.counters.delete(keys.attempts);
+    this.attempts.delete(keys.attempts);
     return { lockMs, level: reached };
   }
 
@@ -126,7 +132,7 @@ export class MemoryStore implements ZeroTrustStore {
   }
 
   private live(key: string, now: number): Entry | undefined {
-    const map = this.flags.has(key) ? this.flags : this.counters;
+    const map = this.flags.has(key) ? this.flags : this.attempts.has(key) ? this.attempts : this.counters;
     const entry = map.get(key);
     if (entry && entry.expiresAt <= now) {
       map.delete(key);
@@ -137,6 +143,7 @@ export class MemoryStore implements ZeroTrustStore {
 
   private put(map: Map<string, Entry>, key: string, count: number, expiresAt: number, now: number): Entry {
     this.counters.delete(key);
+    this.attempts.delete(key);
     this.flags.delete(key);
     this.makeRoom(1, now);
     const entry: Entry = { count, failures: 0, expiresAt };
@@ -152,6 +159,11 @@ export class MemoryStore implements ZeroTrustStore {
         this.counters.delete(oldest.value);
         continue;
       }
+      const oldestAttempt = this.attempts.keys().next();
+      if (!oldestAttempt.done) {
+        this.attempts.delete(oldestAttempt.value);
+        continue;
+      }
       // Only flags left: drop the expired ones (a full pass, so at most once a second), else refuse.
       if (now - this.lastFullSweep < 1000) throw new MemoryStoreFullError(this.maxKeys);
       this.lastFullSweep = now;
@@ -160,7 +172,7 @@ export class MemoryStore implements ZeroTrustStore {
   }
 
   private sweep(now = this.clock()): void {
-    for (const map of [this.counters, this.flags]) for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
+    for (const map of [this.counters, this.attempts, this.flags]) for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
   }
 }
 

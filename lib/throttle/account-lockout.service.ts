@@ -21,6 +21,14 @@ const REFUSED: LoginAttempt = Object.freeze({
 
 const UNLIMITED: LoginAttempt = Object.freeze({ allowed: true, fail: async () => undefined, succeed: async () => undefined });
 
+const UNKNOWN_ACCOUNT: LoginAttempt = Object.freeze({
+  allowed: true,
+  fail: async () => undefined,
+  succeed: async () => {
+    throw new Error('An attempt begun with known: false cannot succeed: the login names no account.');
+  },
+});
+
 /**
  * Counts failed logins per account, whatever address they come from (a credential-stuffing botnet
  * spreads over many), and locks the account for a while after `threshold` of them. The lock doubles
@@ -61,11 +69,16 @@ export class AccountLockoutService {
 
   /**
    * Reserves one attempt for the account, atomically with the lock check (memory and Redis). Check the
-   * password only when `allowed`, then settle the attempt with `fail()` or `succeed()`.
+   * password only when `allowed`, then settle the attempt with `fail()` or `succeed()`. Pass
+   * `known: false` when the login names no account (look the account up first, and key the attempt by
+   * the account's own login so spellings that reach one account share its count).
    */
-  async begin(account: string): Promise<LoginAttempt> {
+  async begin(account: string, options: { known?: boolean } = {}): Promise<LoginAttempt> {
     const policy = this.policy;
     if (!policy) return UNLIMITED;
+    // A login that names no account keeps no state: made-up names cannot fill the store with counters
+    // and locks (the caller answers exactly as for a wrong password either way).
+    if (options.known === false) return UNKNOWN_ACCOUNT;
     const keys = this.keys(account);
     try {
       if (!(await this.store.beginAttempt(keys, policy))) return REFUSED;
