@@ -40,7 +40,8 @@ interface Tally {
  */
 export class AuditFloodGate {
   private readonly identical = new Map<string, Tally>();
-  private readonly byType = new Map<AuditEventType, Tally>();
+  /** Per type and reason: a flood of one kind of failure cannot use up the room of another kind. */
+  private readonly byType = new Map<string, Tally>();
   private readonly windowMs: number;
   private lastSweep = Number.NEGATIVE_INFINITY;
 
@@ -62,10 +63,11 @@ export class AuditFloodGate {
       same.repeated++;
       return false;
     }
-    let ofType = this.current(this.byType, event.type, 'type', now, summaries);
+    const kind = `${event.type}\u0000${event.reason ?? ''}`;
+    let ofType = this.current(this.byType, kind, 'type', now, summaries);
     if (!ofType) {
       ofType = { since: now, sample: event, written: 0, repeated: 0 };
-      this.byType.set(event.type, ofType);
+      this.byType.set(kind, ofType);
     }
     if (ofType.written >= this.limits.maxPerType) {
       ofType.repeated++;
@@ -107,12 +109,28 @@ export class AuditFloodGate {
     const time = new Date(now).toISOString();
     summaries(
       aggregated === 'identical'
-        ? { type: sample.type, outcome: sample.outcome, reason: sample.reason, ip: sample.ip, method: sample.method, route: sample.route, principal: sample.principal, time, details: { aggregated, repeated: tally.repeated, since } }
-        : { type: sample.type, outcome: sample.outcome, time, details: { aggregated, repeated: tally.repeated, since } },
+        ? {
+            type: sample.type,
+            outcome: sample.outcome,
+            reason: sample.reason,
+            ip: sample.ip,
+            method: sample.method,
+            route: sample.route,
+            principal: sample.principal,
+            time,
+            details: { aggregated, repeated: tally.repeated, since, ...(accountOf(sample) ? { account: accountOf(sample) } : {}) },
+          }
+        : { type: sample.type, outcome: sample.outcome, reason: sample.reason, time, details: { aggregated, repeated: tally.repeated, since } },
     );
   }
 }
 
+/** The (hashed) account a failed login names: guesses at different accounts are different events. */
+function accountOf(event: AuditEvent): string | undefined {
+  const account = event.details?.account;
+  return typeof account === 'string' ? account : undefined;
+}
+
 function identityOf(event: AuditEvent): string {
-  return [event.type, event.outcome, event.reason, event.ip, event.method, event.route, event.principal?.subject, event.principal?.sessionId].join('\u0000');
+  return [event.type, event.outcome, event.reason, event.ip, event.method, event.route, event.principal?.subject, event.principal?.sessionId, accountOf(event)].join('\u0000');
 }
