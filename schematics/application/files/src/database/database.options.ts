@@ -50,7 +50,7 @@ export function databaseModuleOptions(env: NodeJS.ProcessEnv = process.env): Typ
       const dataDir = env.PGLITE_DATA_DIR || DEFAULT_PGLITE_DIR;
       if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
       // One process per data directory: a second one would run a second PostgreSQL on the same files.
-      const lock = dataDir ? DataDirectoryLock.acquire(dataDir) : undefined;
+      const lock = dataDir && !dataDir.includes('://') ? DataDirectoryLock.acquire(dataDir) : undefined;
       try {
         return { ...common, driver: exclusivePGliteDriver(await PGlite.create(dataDir), { lock }), migrations: MIGRATIONS } as TypeOrmModuleOptions;
       } catch (error) {
