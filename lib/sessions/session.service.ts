@@ -150,12 +150,10 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
     this.grantsPort = this.resolveGrants(this.config);
     // With a shared store (Redis), every instance hears every revocation at once instead of waiting
     // out its cache bound; the database stays the source of truth if a message is lost.
-    await this.store.subscribe?.(REVOCATION_CHANNEL, (sessionId) => this.remember(sessionId, DEAD)).catch((error: Error) =>
-      this.logger.warn(`revocations will not be broadcast (${error.message}); other instances see them within revocationCacheTtl`),
-    );
-    await this.store.subscribe?.(CHANGE_CHANNEL, (sessionId) => this.activity.delete(sessionId)).catch((error: Error) =>
-      this.logger.warn(`grants changes will not be broadcast (${error.message}); other instances see them within revocationCacheTtl`),
-    );
+    // Not awaited: with Redis down at boot the subscription completes (and is renewed after every reconnect)
+    // once Redis answers; until then other instances' revocations arrive within revocationCacheTtl.
+    this.listen(REVOCATION_CHANNEL, 'revocations', (sessionId) => this.remember(sessionId, DEAD));
+    this.listen(CHANGE_CHANNEL, 'grants changes', (sessionId) => this.activity.delete(sessionId));
     const db = await this.database();
     for (const [probe, migration] of [
       ['SELECT 1 FROM zt_sessions LIMIT 0', 'ZeroTrustSessions1732000100000'],
@@ -515,6 +513,27 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
     const manager = RlsContext.manager();
     if (manager) return manager;
     return this.dataSources.get();
+  }
+
+  private listen(channel: string, what: string, listener: (message: string) => void): void {
+    const subscription = this.store.subscribe?.(channel, listener);
+    if (!subscription) return;
+    let done = false;
+    const late = setTimeout(() => {
+      if (!done) this.logger.warn(`${what} are not broadcast yet (the store does not answer); other instances see them within revocationCacheTtl until it does`);
+    }, 2000);
+    late.unref();
+    subscription.then(
+      () => {
+        done = true;
+        clearTimeout(late);
+      },
+      (error: Error) => {
+        done = true;
+        clearTimeout(late);
+        this.logger.warn(`${what} will not be broadcast (${error.message}); other instances see them within revocationCacheTtl`);
+      },
+    );
   }
 
   /**

@@ -160,8 +160,9 @@ export class RedisStore implements ZeroTrustStore {
   /** Subscribing needs a connection of its own (a subscribed client can do nothing else). */
   async subscribe(channel: string, listener: (message: string) => void): Promise<void> {
     if (!this.subscriber) {
-      // A subscriber may queue while (re)connecting: it carries no request.
-      this.subscriber = this.redis.duplicate({ enableOfflineQueue: true });
+      // A subscriber may queue and wait while (re)connecting: it carries no request. Its SUBSCRIBE waits for
+      // the first connection (Redis down at boot), and ioredis renews it after every reconnect.
+      this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true });
       this.subscriber.on('error', () => undefined);
     }
     const name = `${this.prefix}${channel}`;
