@@ -86,6 +86,7 @@ export class DatabasePrivilegeCheck implements OnApplicationBootstrap {
     if (!dataSource || dataSource.options.type !== 'postgres') return;
     const tables = dataSource.entityMetadatas.map((metadata) => metadata.tableName);
     const [facts] = (await dataSource.query(FACTS_SQL, [tables, POWERFUL_ROLES])) as RoleFacts[];
+    await this.checkDrift(dataSource, tables);
     const excess = DatabasePrivilegeCheck.excessPrivileges(facts);
     if (excess.length === 0) return;
     const message =
@@ -94,6 +95,26 @@ export class DatabasePrivilegeCheck implements OnApplicationBootstrap {
       '\nConnect with a runtime role made by LeastPrivilegeRoleMigration (or set databasePrivileges: "off" to skip this check).';
     if (this.core.production) throw new ZeroTrustConfigurationError(message);
     this.logger.warn(`${message}\nIn production (NODE_ENV=production) the app refuses to start like this.`);
+  }
+
+  /**
+   * Row-level security on in the database but off in the module: every owned list comes back empty, own
+   * records answer 404 and creates 403, with no hint. Said at boot instead (refused in production).
+   */
+  private async checkDrift(dataSource: { query(sql: string, parameters?: unknown[]): Promise<unknown> }, tables: string[]): Promise<void> {
+    if (this.config.rowLevelSecurity) return;
+    const rows = (await dataSource.query(
+      `SELECT c.relname::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = current_schema() AND c.relname = ANY($1) AND c.relrowsecurity
+          AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'zero_trust_owner') ORDER BY 1`,
+      [tables],
+    )) as Array<{ name: string }>;
+    if (rows.length === 0) return;
+    const message =
+      `row-level security is on in the database (${rows.map((row) => row.name).join(', ')}) but off in ZeroTrustModule: ` +
+      'every owned query would see no rows. Set rowLevelSecurity: { identityKey } (the key the role migration stored).';
+    if (this.core.production) throw new ZeroTrustConfigurationError(message);
+    this.logger.warn(message);
   }
 
   static excessPrivileges(facts: RoleFacts): string[] {

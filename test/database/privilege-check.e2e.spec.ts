@@ -134,6 +134,7 @@ describe.skipIf(!pgUrl)('boot check against a real PostgreSQL connection', () =>
     ['UPDATE and DELETE on the append-only audit table', [`CREATE TABLE zt_audit_log (id serial PRIMARY KEY, type text)`, `GRANT INSERT, UPDATE, DELETE ON zt_audit_log TO {runtime}`], /can UPDATE, DELETE the append-only audit table zt_audit_log/, [`DROP TABLE zt_audit_log`]],
     ['TEMPORARY on the database', [`GRANT TEMPORARY ON DATABASE ${database} TO {runtime}`], /TEMPORARY on the database/, [`REVOKE TEMPORARY ON DATABASE ${database} FROM {runtime}`]],
     ['creating large objects', [`GRANT EXECUTE ON FUNCTION lo_create(oid) TO {runtime}`], /can create large objects/, [`REVOKE EXECUTE ON FUNCTION lo_create(oid) FROM {runtime}`]],
+    ['row-level security on in the database but off in the module (drift)', [`ALTER TABLE items ENABLE ROW LEVEL SECURITY`, `CREATE POLICY zero_trust_owner ON items USING (true)`], /row-level security is on in the database \(items\) but off in ZeroTrustModule/, [`DROP POLICY zero_trust_owner ON items`, `ALTER TABLE items DISABLE ROW LEVEL SECURITY`]],
   ])('refuses to start in production with %s', async (_variant, grants, error, cleanup) => {
     const admin = new pg.Client({ connectionString: dbUrl.toString() });
     await admin.connect();
