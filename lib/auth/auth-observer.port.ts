@@ -5,7 +5,3 @@
 export abstract class AuthObserver {
   abstract observeVerification(seconds: number, outcome: 'success' | 'failure'): void;
 }
-
-export class NoAuthObserver extends AuthObserver {
-  observeVerification(): void {}
-}

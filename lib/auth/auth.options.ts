@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { CoreConfig } from '../core/core.options.js';
 import { array, custom, disableable, integer, object, oneOf, optional, seconds, string } from '../core/option-schema.js';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
-import { type ExternalIssuerOptions, type ResolvedExternalIssuer, resolveExternalIssuer } from './external-issuer.js';
+import { audienceSchema, type ExternalIssuerOptions, type ResolvedExternalIssuer, resolveExternalIssuer } from './external-issuer.js';
 import {
   ACCESS_TOKEN_ALGORITHMS,
   type AccessTokenAlgorithm,
@@ -51,11 +51,6 @@ export interface AuthOptions {
         block?: number;
       };
 }
-
-const audienceSchema = custom<string[]>('a non-empty string or a non-empty list of them', (value) => {
-  const list = Array.isArray(value) ? value : [value];
-  return list.length > 0 && list.every((item) => typeof item === 'string' && item.trim() !== '') ? (list as string[]) : undefined;
-});
 
 export const authOptionsSchema = object({
   issuer: string(),

@@ -61,6 +61,12 @@ export interface ResolvedExternalIssuer {
   readonly trustAmr: boolean | readonly string[];
 }
 
+/** One audience or a list of them, as the module's own `audience` option and each issuer's take it. */
+export const audienceSchema = custom<string[]>('a non-empty string or a non-empty list of them', (value) => {
+  const list = Array.isArray(value) ? value : [value];
+  return list.length > 0 && list.every((item) => typeof item === 'string' && item.trim() !== '') ? (list as string[]) : undefined;
+});
+
 const MAX_JWKS_BYTES = 256 * 1024;
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 const PRESETS = Object.keys(PrincipalClaims) as ClaimsPreset[];
@@ -78,10 +84,7 @@ const externalIssuerSchema = object({
     // Plain HTTP would let anyone on the path swap the keys; only loopback is exempt (local development, tests).
     return uri.protocol === 'https:' || (uri.protocol === 'http:' && LOCAL_HOSTS.has(uri.hostname)) ? uri.toString() : undefined;
   }),
-  audience: custom<string[]>('a non-empty string or a non-empty list of them', (value) => {
-    const list = Array.isArray(value) ? value : [value];
-    return list.length > 0 && list.every((item) => typeof item === 'string' && item.trim() !== '') ? (list as string[]) : undefined;
-  }),
+  audience: audienceSchema,
   algorithms: array(oneOf<ExternalIssuerAlgorithm>(['RS256', 'ES256', 'EdDSA']), { minItems: 1, default: ['RS256', 'ES256'] }),
   requireAccessTokenType: boolean({ default: true }),
   claims: defaulted(

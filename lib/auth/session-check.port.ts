@@ -15,11 +15,3 @@ export abstract class SessionCheck {
   abstract readonly enabled: boolean;
   abstract isActive(sessionId: string, token: SessionBinding): Promise<boolean>;
 }
-
-/** Sessions off: tokens are valid until they expire. */
-export class NoSessionCheck extends SessionCheck {
-  readonly enabled = false;
-  async isActive(): Promise<boolean> {
-    return true;
-  }
-}

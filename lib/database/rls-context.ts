@@ -13,6 +13,8 @@ interface RlsTransaction {
   ended: boolean;
   /** The interceptor around the handler took it over: it commits or rolls back, whatever the socket does. */
   adopted: boolean;
+  /** A guard's response already rolls it back on close (one listener per transaction). */
+  watched: boolean;
 }
 
 const transactionSlot = new ContextSlot<Promise<RlsTransaction>>('zero-trust:rls-transaction');
@@ -39,7 +41,7 @@ async function open(dataSource: DataSource, principal: ZeroTrustPrincipal): Prom
     await runner.release();
     throw error;
   }
-  return { subject: principal.ownerId, runner, ended: false, adopted: false };
+  return { subject: principal.ownerId, runner, ended: false, adopted: false, watched: false };
 }
 
 /**
@@ -83,8 +85,8 @@ export const RlsContext = {
     if (transaction.ended) throw new Error('the row-level-security transaction of this request has already ended');
     if (transaction.subject !== principal.ownerId) throw new Error('one request cannot act for two principals');
     if (owner && 'adopt' in owner) transaction.adopted = true;
-    else if (owner && !closeWatched.has(transaction)) {
-      closeWatched.add(transaction);
+    else if (owner && !transaction.watched) {
+      transaction.watched = true;
       owner.response.once('close', () => {
         if (!transaction.adopted) void RlsContext.end(context, 'rollback').catch(() => undefined);
       });
@@ -127,5 +129,3 @@ export const RlsContext = {
 
 /** Transactions whose opening finished, for the synchronous `manager()`. */
 const settledTransactions = new WeakMap<RequestContext, RlsTransaction>();
-/** Transactions whose response is watched already (one listener per transaction). */
-const closeWatched = new WeakSet<RlsTransaction>();
