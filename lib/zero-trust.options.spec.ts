@@ -17,7 +17,7 @@ describe('resolveZeroTrustOptions', () => {
     expect(config.throttle.throttle).toEqual({ default: { limit: 100, window: 60, block: 0 }, auth: { limit: 10, window: 60, block: 0 } });
     expect(config.throttle.lockout).toEqual({ threshold: 5, window: 900, duration: 900, maxDuration: 86_400 });
     expect(config.sessions).toBe(false);
-    expect(config.database).toEqual({ rowLevelSecurity: false, dataSource: undefined, databasePrivileges: 'check' });
+    expect(config.database).toEqual({ rowLevelSecurity: false, dataSource: undefined, databasePrivileges: 'check', transportSecurity: 'check' });
     expect(config.authz).toEqual({ authorization: 'strict', maxPageSize: 100 });
     expect(config.monitoring.anomalyRules.map((rule) => rule.name)).toEqual(['bola_probe', 'distributed_login_failure']);
     expect(config.audit.sinks).toHaveLength(1);
@@ -202,6 +202,9 @@ describe('options are checked at every depth of every feature', () => {
     ['a store that is not one', { store: 'localhost:6379' }, /store must be a redis:\/\/ or rediss:\/\/ URL/],
     ['a misspelled failure mode', { onStoreFailure: { auth: 'close' } }, /onStoreFailure.auth must be one of "closed", "open" \(got "close"\). Did you mean "closed"\?/],
     ['a misspelled failure kind', { onStoreFailure: { defualt: 'open' } }, /unknown option "onStoreFailure.defualt". Did you mean "default"\?/],
+    // shutdown
+    ['a misspelled drain field', { shutdown: { drainSecond: 5 } }, /unknown option "shutdown.drainSecond". Did you mean "drainSeconds"\?/],
+    ['a drain as a string', { shutdown: { drainSeconds: '10' } }, /shutdown.drainSeconds must be a number of seconds/],
     // throttle
     ['a misspelled limit name', { throttle: { defualt: { limit: 5 } } }, /unknown option "throttle.defualt". Did you mean "default"\?/],
     ['the old windowMs', { throttle: { auth: { windowMs: 60_000 } } }, /unknown option "throttle.auth.windowMs". Did you mean "window"\?/],

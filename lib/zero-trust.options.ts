@@ -14,10 +14,19 @@ import type { DatabaseOptions } from './database/database.options.js';
 import { databaseOptionsSchema, resolveDatabaseOptions } from './database/database.options.js';
 import type { HttpOptions } from './http/http.options.js';
 import { httpOptionsSchema, resolveHttpOptions } from './http/http.options.js';
+import { resolveShutdownOptions, type ShutdownOptions, shutdownOptionsSchema } from './http/shutdown.options.js';
 import type { MonitoringOptions } from './monitoring/monitoring.options.js';
 import { monitoringOptionsSchema, resolveMonitoringOptions } from './monitoring/monitoring.options.js';
+import type { LifecycleOptionsRoot } from './lifecycle/lifecycle.options.js';
+import { lifecycleOptionsSchema, resolveLifecycleOptions } from './lifecycle/lifecycle.options.js';
+import type { SenderConstraintOptions } from './auth/sender-constraint.options.js';
+import { resolveSenderConstraintOptions, senderConstraintOptionsSchema } from './auth/sender-constraint.options.js';
 import type { SessionsOptions } from './sessions/sessions.options.js';
 import { sessionsOptionsSchema, resolveSessionsOptions } from './sessions/sessions.options.js';
+import type { ClientsOptions } from './clients/clients.options.js';
+import { clientsOptionsSchema, resolveClientsOptions } from './clients/clients.options.js';
+import type { IntegrationsOptions } from './integrations/integrations.options.js';
+import { integrationsOptionsSchema, resolveIntegrationsOptions } from './integrations/integrations.options.js';
 import type { StoreOptions } from './store/store.options.js';
 import { storeOptionsSchema, resolveStoreOptions } from './store/store.options.js';
 import type { ThrottleOptions } from './throttle/throttle.options.js';
@@ -33,22 +42,31 @@ import { resolveValidationOptions, validationOptionsSchema } from './validation/
 export type ZeroTrustModuleOptions = CoreOptions &
   AuditOptions &
   HttpOptions &
+  ShutdownOptions &
   ValidationOptions &
   AuthOptions &
+  SenderConstraintOptions &
+  ClientsOptions &
+  IntegrationsOptions &
   SessionsOptions &
   StoreOptions &
   ThrottleOptions &
   DatabaseOptions &
   AuthzOptions &
   MonitoringOptions &
-  AccountsOptions;
+  AccountsOptions &
+  LifecycleOptionsRoot;
 
 const SLICES = [
   coreOptionsSchema,
   auditOptionsSchema,
   httpOptionsSchema,
+  shutdownOptionsSchema,
   validationOptionsSchema,
   authOptionsSchema,
+  senderConstraintOptionsSchema,
+  clientsOptionsSchema,
+  integrationsOptionsSchema,
   sessionsOptionsSchema,
   storeOptionsSchema,
   throttleOptionsSchema,
@@ -56,6 +74,7 @@ const SLICES = [
   authzOptionsSchema,
   monitoringOptionsSchema,
   accountsOptionsSchema,
+  lifecycleOptionsSchema,
 ];
 
 const RENAMED: Readonly<Record<string, string>> = {
@@ -78,8 +97,12 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions, env: No
     core,
     audit: resolveAuditOptions(raw),
     http: resolveHttpOptions(raw),
+    shutdown: resolveShutdownOptions(raw),
     validation: resolveValidationOptions(raw),
     auth: resolveAuthOptions(raw, core),
+    senderConstraint: resolveSenderConstraintOptions(raw),
+    clients: resolveClientsOptions(raw),
+    integrations: resolveIntegrationsOptions(raw, core),
     sessions: resolveSessionsOptions(raw),
     store: resolveStoreOptions(raw),
     throttle: resolveThrottleOptions(raw),
@@ -87,6 +110,7 @@ export function resolveZeroTrustOptions(options: ZeroTrustModuleOptions, env: No
     authz: resolveAuthzOptions(raw),
     monitoring: resolveMonitoringOptions(raw),
     accounts: resolveAccountsOptions(raw, core),
+    lifecycle: resolveLifecycleOptions(raw, core),
   };
 }
 

@@ -24,7 +24,9 @@ export interface AccountDirectory<A extends Account = Account> {
   /**
    * The app's own password check. Called with `null` for an unknown account and for an attempt the
    * lockout refused: it must then do the same work against a decoy hash, so that neither the answer nor
-   * its timing tells an unknown or locked account from a wrong password.
+   * its timing tells an unknown or locked account from a wrong password. With `UserCredentialsMigration`
+   * the app never holds the hash: it computes a candidate from the hash's settings (`PasswordPepper` and
+   * its slow hash) and lets the database compare (`UserCredentials.checkPassword`).
    */
   verifyPassword(account: A | null, password: string): Promise<boolean>;
 }

@@ -3,7 +3,8 @@ import { AuditService } from '../audit/audit.service.js';
 import { AUTH_CONFIG } from '../auth/auth.internal-constants.js';
 import type { AuthConfig } from '../auth/auth.options.js';
 import { Clock } from '../core/clock.js';
-import { RequestContexts, rawResponse } from '../core/request-context.js';
+import { rawResponse } from '../core/request-context.js';
+import { contextOfExecution } from '../core/request-view.js';
 import { RoutePlans } from '../core/route-plan.js';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 import { MFA_ACR, MFA_METHODS } from '../mfa/require-mfa.decorator.js';
@@ -39,8 +40,7 @@ export class RecentAuthenticationGuard implements CanActivate, OnModuleInit {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const requirement = this.plans.of(context).get(ACCOUNTS_PLAN);
     if (!requirement) return true;
-    const request = context.switchToHttp().getRequest<object>();
-    const principal = RequestContexts.of(request).principal;
+    const principal = contextOfExecution(context)?.principal;
     if (!principal) throw new UnauthorizedException();
     const maxAge = requirement.maxAge ?? (this.config as AccountsConfig).reauthenticationMaxAge;
     const deny = (reason: string) =>
@@ -67,7 +67,7 @@ export class RecentAuthenticationGuard implements CanActivate, OnModuleInit {
     // RFC 9470 §3: the challenge a client answers by reauthenticating, then retrying with the new token.
     const challenge = [`Bearer error="insufficient_user_authentication"`, `error_description="${description}"`, `max_age="${Math.floor(maxAge)}"`];
     if (needsFactor) challenge.push(`acr_values="${MFA_ACR}"`);
-    rawResponse(context.switchToHttp().getResponse<object>()).setHeader('WWW-Authenticate', challenge.join(', '));
+    if (context.getType() === 'http') rawResponse(context.switchToHttp().getResponse<object>()).setHeader('WWW-Authenticate', challenge.join(', '));
     throw new UnauthorizedException('Reauthentication required');
   }
 }

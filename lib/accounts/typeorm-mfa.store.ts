@@ -2,22 +2,26 @@ import { Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 import { DataSourceRef } from '../database/data-source.ref.js';
+import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
 import { RlsContext } from '../database/rls-context.js';
+import { RLS_IDENTITY_SETTING, RlsIdentities } from '../database/rls-identity.js';
 import { type MfaRecord, MfaStore } from './mfa.store.js';
+import { rows } from '../database/query-rows.js';
 
 type Db = Pick<DataSource, 'query'>;
 
-/** TypeORM answers an UPDATE/DELETE with `[rows, affected]` and a SELECT with `rows`: always return the rows. */
-async function rows<T>(db: Db, sql: string, parameters: unknown[]): Promise<T[]> {
-  const result = (await db.query(sql, parameters)) as unknown;
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
-  return result as T[];
-}
+/** The issuer named in the identity the store signs for its own statements (never a token's issuer). */
+const STORE_ISSUER = 'nestjs-zero-trust:mfa-store';
 
 /**
  * `MfaStore` on the app's TypeORM DataSource (PostgreSQL or PGlite), tables from `ZeroTrustMfa1732000120000`.
  * Each spending write is one statement whose WHERE clause is the condition: under PostgreSQL's row locks
  * the second of two concurrent UPDATEs re-evaluates it after the first commits and matches nothing.
+ *
+ * With row-level security on (the module's `rowLevelSecurity.identityKey`), every statement runs under a
+ * signed identity naming the subject it works for, so that `UserCredentialsMigration`'s policies on these
+ * tables can hold SQL injected as the runtime role to the subject of its own request: no bulk read of the
+ * encrypted secrets or recovery-code hashes, no factor stripped or code planted for another account.
  */
 @Injectable()
 export class TypeOrmMfaStore extends MfaStore {
@@ -38,7 +42,7 @@ export class TypeOrmMfaStore extends MfaStore {
 
   async find(subject: string): Promise<MfaRecord | null> {
     const [row] = await rows<{ secret: string | null; pending_secret: string | null; last_used_step: number | null }>(
-      await this.db(),
+      await this.db(subject),
       `SELECT secret, pending_secret, last_used_step::float8 AS last_used_step FROM zt_mfa_factors WHERE subject = $1`,
       [subject],
     );
@@ -46,7 +50,7 @@ export class TypeOrmMfaStore extends MfaStore {
   }
 
   async savePending(subject: string, encryptedSecret: string): Promise<void> {
-    await (await this.db()).query(
+    await (await this.db(subject)).query(
       `INSERT INTO zt_mfa_factors (subject, pending_secret) VALUES ($1, $2)
        ON CONFLICT (subject) DO UPDATE SET pending_secret = EXCLUDED.pending_secret, updated_at = now()`,
       [subject, encryptedSecret],
@@ -55,7 +59,7 @@ export class TypeOrmMfaStore extends MfaStore {
 
   async activate(subject: string, pending: string, step: number, recoveryCodeHashes: readonly string[]): Promise<boolean> {
     const [row] = await rows<{ activated: number }>(
-      await this.db(),
+      await this.db(subject),
       `WITH activated AS (
          UPDATE zt_mfa_factors SET secret = pending_secret, pending_secret = NULL, last_used_step = $3, enabled_at = now(), updated_at = now()
          WHERE subject = $1 AND pending_secret = $2
@@ -73,7 +77,7 @@ export class TypeOrmMfaStore extends MfaStore {
 
   async useStep(subject: string, secret: string, step: number): Promise<boolean> {
     const used = await rows(
-      await this.db(),
+      await this.db(subject),
       `UPDATE zt_mfa_factors SET last_used_step = $3, updated_at = now()
        WHERE subject = $1 AND secret = $2 AND (last_used_step IS NULL OR last_used_step < $3) RETURNING subject`,
       [subject, secret, step],
@@ -83,7 +87,7 @@ export class TypeOrmMfaStore extends MfaStore {
 
   async useRecoveryCode(subject: string, codeHash: string): Promise<boolean> {
     const used = await rows(
-      await this.db(),
+      await this.db(subject),
       `UPDATE zt_recovery_codes r SET used_at = now()
        FROM zt_mfa_factors f
        WHERE r.subject = $1 AND r.code_hash = $2 AND r.used_at IS NULL AND f.subject = r.subject AND f.secret IS NOT NULL
@@ -95,7 +99,7 @@ export class TypeOrmMfaStore extends MfaStore {
 
   async replaceRecoveryCodes(subject: string, codeHashes: readonly string[]): Promise<boolean> {
     const [row] = await rows<{ replaced: number }>(
-      await this.db(),
+      await this.db(subject),
       `WITH factor AS (
          SELECT subject FROM zt_mfa_factors WHERE subject = $1 AND secret IS NOT NULL FOR UPDATE
        ), cleared AS (
@@ -111,7 +115,7 @@ export class TypeOrmMfaStore extends MfaStore {
 
   async remainingRecoveryCodes(subject: string): Promise<number> {
     const [row] = await rows<{ remaining: number }>(
-      await this.db(),
+      await this.db(subject),
       `SELECT count(*)::int AS remaining FROM zt_recovery_codes WHERE subject = $1 AND used_at IS NULL`,
       [subject],
     );
@@ -119,7 +123,7 @@ export class TypeOrmMfaStore extends MfaStore {
   }
 
   async replaceSecret(subject: string, from: string, to: string): Promise<boolean> {
-    const replaced = await rows(await this.db(), `UPDATE zt_mfa_factors SET secret = $3, updated_at = now() WHERE subject = $1 AND secret = $2 RETURNING subject`, [
+    const replaced = await rows(await this.db(subject), `UPDATE zt_mfa_factors SET secret = $3, updated_at = now() WHERE subject = $1 AND secret = $2 RETURNING subject`, [
       subject,
       from,
       to,
@@ -129,15 +133,36 @@ export class TypeOrmMfaStore extends MfaStore {
 
   async remove(subject: string): Promise<boolean> {
     const removed = await rows(
-      await this.db(),
+      await this.db(subject),
       `WITH codes AS (DELETE FROM zt_recovery_codes WHERE subject = $1) DELETE FROM zt_mfa_factors WHERE subject = $1 RETURNING subject`,
       [subject],
     );
     return removed.length === 1;
   }
 
-  /** Inside a row-level-security transaction its manager is used: on PGlite a second connection would wait for it. */
-  private async db(): Promise<Db> {
-    return RlsContext.manager() ?? (await this.dataSources.get());
+  /**
+   * Where the statements about `subject` run. Inside a row-level-security transaction its manager is
+   * used (on PGlite a second connection would wait for it), with the identity switched to `subject` for
+   * the statement and switched back after. Elsewhere, with row-level security on, a short transaction of
+   * its own carries `subject`'s signed identity; with it off, the DataSource as it is.
+   */
+  private async db(subject?: string): Promise<Db> {
+    const dataSource = await this.dataSources.get();
+    const open = RlsContext.manager();
+    const identity = RlsIdentities.for(dataSource);
+    if (subject === undefined || !identity) return open ?? dataSource;
+    const principal = { subject, ownerId: subject, issuer: STORE_ISSUER, scopes: [] } as unknown as ZeroTrustPrincipal;
+    return {
+      query: async (sql: string, parameters?: unknown[]) => {
+        if (!open) return RlsContext.run(dataSource, principal, (manager) => manager.query(sql, parameters));
+        const runner = open.queryRunner!;
+        const [{ previous }] = (await runner.query(`SELECT current_setting('${RLS_IDENTITY_SETTING}', true) AS previous`)) as Array<{ previous: string | null }>;
+        await identity.apply(runner, principal, Date.now());
+        const result = await runner.query(sql, parameters);
+        // Only on success: a failed statement aborted the transaction, and its identity with it.
+        await runner.query(`SELECT set_config('${RLS_IDENTITY_SETTING}', $1, true)`, [previous ?? '']);
+        return result;
+      },
+    } as Db;
   }
 }

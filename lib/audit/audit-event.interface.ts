@@ -17,12 +17,34 @@ export type AuditEventType =
   | 'store.unavailable'
   | 'anomaly.detected'
   | 'principal.blocked'
-  | 'principal.unblocked';
+  | 'principal.unblocked'
+  | 'api_key.created'
+  | 'api_key.revoked'
+  | 'client.created'
+  | 'client.secret_rotated'
+  | 'client.revoked'
+  | 'client.token_issued'
+  | 'outbound.call'
+  | 'pow.rejected'
+  | 'account.registration_requested'
+  | 'account.verified'
+  | 'password_reset.requested'
+  | 'password_reset.completed'
+  | 'password_reset.rejected'
+  | 'passkey.registered'
+  | 'passkey.used'
+  | 'passkey.removed'
+  | 'passkey.rejected';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
 
 /** One structured security event: when, where, who, what. Never a token, password or secret. */
 export interface AuditEvent {
+  /**
+   * A random UUID given at publication: the idempotency key of a durable write, so an event retried or
+   * replayed from a spill file is stored once.
+   */
+  id?: string;
   type: AuditEventType;
   /** ISO 8601 time the event was recorded. */
   time: string;

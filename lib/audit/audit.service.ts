@@ -1,9 +1,11 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { Clock } from '../core/clock.js';
 import { describeContext, RequestContexts } from '../core/request-context.js';
 import type { AuditEvent, AuditEventType } from './audit-event.interface.js';
 import { sanitizeAuditEvent } from './audit-event.sanitizer.js';
 import { AuditFloodGate } from './audit-flood.gate.js';
+import type { AuditSinkStats } from './buffered-audit.sink.js';
 import { AUDIT_CONFIG } from './audit.internal-constants.js';
 import type { AuditConfig } from './audit.options.js';
 
@@ -46,7 +48,12 @@ export class AuditService implements BeforeApplicationShutdown, OnApplicationShu
   /** Publishes an event; request facts the input leaves out are taken from the current request. */
   publish(input: AuditEventInput): void {
     this.count(input.type);
-    const event = sanitizeAuditEvent({ ...describeContext(RequestContexts.current()), ...input, time: input.time ?? new Date(this.clock.now()).toISOString() });
+    const event = sanitizeAuditEvent({
+      ...describeContext(RequestContexts.current()),
+      ...input,
+      id: input.id ?? randomUUID(),
+      time: input.time ?? new Date(this.clock.now()).toISOString(),
+    });
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -79,6 +86,11 @@ export class AuditService implements BeforeApplicationShutdown, OnApplicationShu
   /** How many events of each type happened in this process (published or only counted). */
   tally(): ReadonlyMap<AuditEventType, number> {
     return this.tallies;
+  }
+
+  /** The counts of every sink that keeps them (`BufferedAuditSink.stats()`), for the metrics. */
+  sinkStats(): AuditSinkStats[] {
+    return this.config.sinks.flatMap((sink) => (typeof (sink as { stats?: unknown }).stats === 'function' ? [(sink as unknown as { stats(): AuditSinkStats }).stats()] : []));
   }
 
   /** Whether `auth.success` events are published (`audit.authSuccess: 'all'`) rather than only counted. */

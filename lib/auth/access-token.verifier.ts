@@ -144,7 +144,8 @@ export class AccessTokenVerifier {
       issuer: iss as string,
       authMethods: Object.freeze(external ? trustedAmr(amr, external.trustAmr) : amr),
       expiresAt: exp,
-      claims: Object.freeze({ ...claims }),
+      // The object JSON.parse made for this token alone (decodeJws): frozen in place, not copied.
+      claims: Object.freeze(claims),
     });
     await this.assertStillValid(principal);
     return principal;

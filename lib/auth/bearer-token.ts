@@ -9,8 +9,9 @@ export type BearerCredentials = { readonly token: string; readonly refused?: und
  * after it. `Bearer <token> <junk>` is not a token followed by noise to skip but a header this parser
  * does not understand, so it is refused rather than read the way some other parser might not.
  */
-const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
-const BEARER_SCHEME = /^bearer(?:[ \t]|$)/i;
+// RFC 9449 §7.1: `DPoP <token>` has the same token syntax; SenderConstraintCheck decides what each scheme may carry.
+const BEARER = /^(?:bearer|dpop) +([A-Za-z0-9\-._~+/]+=*)$/i;
+const BEARER_SCHEME = /^(?:bearer|dpop)(?:[ \t]|$)/i;
 
 const MISSING: BearerCredentials = Object.freeze({ refused: 'missing_token' });
 const MALFORMED: BearerCredentials = Object.freeze({ refused: 'malformed' });
@@ -41,4 +42,45 @@ function authorizationFields(rawHeaders: readonly string[] | undefined): number 
     if (rawHeaders[i].length === 13 && rawHeaders[i].toLowerCase() === 'authorization') count++;
   }
   return count;
+}
+
+/** Parses one `Bearer <token>` value the same way as the header of an HTTP request. */
+function parseBearer(value: unknown): BearerCredentials {
+  if (typeof value !== 'string') return MISSING;
+  if (!BEARER_SCHEME.test(value)) return MISSING;
+  const match = BEARER.exec(value);
+  return match ? { token: match[1] } : MALFORMED;
+}
+
+/** Tokens a WebSocket client presented on its open socket (re-authentication), by socket. */
+const socketTokens = new WeakMap<object, string>();
+
+/** Records the token a client presented on its socket; later messages are authenticated with it. */
+export function presentSocketToken(socket: object, token: string): void {
+  socketTokens.set(socket, token);
+}
+
+/**
+ * The bearer token of a WebSocket client: the one it presented on the socket last, else the
+ * Authorization header of its handshake (socket.io keeps the handshake; for the `ws` adapter the module's
+ * upgrade gate records it). Never a query-string parameter: URLs end up in logs.
+ */
+export function socketBearerToken(socket: object): BearerCredentials {
+  const presented = socketTokens.get(socket);
+  if (presented) return { token: presented };
+  const io = socket as { handshake?: { headers?: Record<string, unknown> }; request?: { headers?: Record<string, unknown> } };
+  return parseBearer(io.handshake?.headers?.authorization ?? io.request?.headers?.authorization);
+}
+
+/**
+ * The bearer token in a microservice message's headers: NATS headers (`MsgHdrs.get`), or a plain header
+ * object (the transport's `getHeaders()`), under `authorization`.
+ */
+export function messageBearerToken(messageContext: object): BearerCredentials {
+  const getHeaders = (messageContext as { getHeaders?: () => unknown }).getHeaders;
+  const headers = typeof getHeaders === 'function' ? getHeaders.call(messageContext) : undefined;
+  if (!headers || typeof headers !== 'object') return MISSING;
+  const get = (headers as { get?: (name: string) => unknown }).get;
+  const value = typeof get === 'function' ? get.call(headers, 'authorization') : (headers as Record<string, unknown>).authorization;
+  return parseBearer(value === '' ? undefined : value);
 }

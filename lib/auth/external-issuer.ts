@@ -1,3 +1,4 @@
+import { ServiceUnavailableException } from '@nestjs/common';
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { Clock, SystemClock } from '../core/clock.js';
 import { array, boolean, custom, defaulted, object, oneOf, seconds, string } from '../core/option-schema.js';
@@ -120,9 +121,23 @@ export function resolveExternalIssuer(options: unknown, where: string, ownIssuer
 }
 
 /**
+ * The provider's JWKS cannot be reached and the keys held are past `cacheTtl`: no token of that issuer
+ * can be checked. That is not the client's fault: a 401 would make its OAuth client discard a good token
+ * and count against its address's failure budget. The request gets 503 (the filter adds Retry-After),
+ * no `auth.failure` is written, and the filter reports the outage once per incident (`issuer_unavailable`).
+ */
+export class IssuerUnavailable extends ServiceUnavailableException {
+  readonly reason = 'issuer_unavailable';
+
+  constructor(readonly issuer: string) {
+    super('Service temporarily unavailable');
+  }
+}
+
+/**
  * The keys of one external issuer: fetched on first use, kept for `cacheTtl`, refetched on an unknown
  * `kid` at most once per `minRefetchInterval`. When the provider cannot be reached and no fresh keys
- * are held, verification fails closed.
+ * are held, verification fails closed with 503 (`IssuerUnavailable`), never 401.
  */
 export class JwksKeySource {
   private keys = new Map<string, ResolvedKey>();
@@ -152,7 +167,7 @@ export class JwksKeySource {
     const mayFetch = now - this.lastAttempt >= this.issuer.minRefetchInterval * 1000;
     if ((!fresh || !this.keys.has(kid)) && mayFetch) await this.refresh();
     if (this.clock.now() - this.fetchedAt >= this.issuer.cacheTtl * 1000) {
-      throw new AccessTokenRejection('issuer_unavailable', `no fresh keys for ${this.issuer.issuer}`);
+      throw new IssuerUnavailable(this.issuer.issuer);
     }
     const key = this.keys.get(kid);
     if (!key || key.alg !== alg) throw new AccessTokenRejection('unknown_key', 'no key of the issuer matches kid and alg');

@@ -12,10 +12,14 @@ export interface DecodedJws {
   readonly signature: Buffer;
 }
 
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/**
+ * The whole compact serialization in one pass: three base64url parts (RFC 7515 §7.1, RFC 4648 §5
+ * without padding). Node's base64url decoder skips characters outside the alphabet instead of failing,
+ * so without this check two different strings would decode to the same token.
+ */
+const COMPACT_JWS = /^[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 
 function decodePart(part: string, what: string): Record<string, unknown> {
-  if (!BASE64URL.test(part)) throw new AccessTokenRejection('malformed', `${what} is not base64url`);
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
@@ -26,16 +30,20 @@ function decodePart(part: string, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Splits a JWS compact serialization (RFC 7515 §7.1) without trusting any of it yet. */
+/**
+ * Splits a JWS compact serialization (RFC 7515 §7.1) without trusting any of it yet. On the request
+ * path of every token never seen before: one regular-expression pass, slices instead of an array of
+ * copies, and the signing input as a slice of the token rather than a string rebuilt from its parts.
+ */
 export function decodeJws(token: string): DecodedJws {
-  const parts = token.split('.');
-  if (parts.length !== 3) throw new AccessTokenRejection('malformed', 'not a JWS compact serialization');
-  if (!BASE64URL.test(parts[2])) throw new AccessTokenRejection('malformed', 'the signature is not base64url');
+  if (!COMPACT_JWS.test(token)) throw new AccessTokenRejection('malformed', 'not a JWS compact serialization of base64url parts');
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
   return {
-    header: decodePart(parts[0], 'header'),
-    claims: decodePart(parts[1], 'payload'),
-    signingInput: `${parts[0]}.${parts[1]}`,
-    signature: Buffer.from(parts[2], 'base64url'),
+    header: decodePart(token.slice(0, first), 'header'),
+    claims: decodePart(token.slice(first + 1, second), 'payload'),
+    signingInput: token.slice(0, second),
+    signature: Buffer.from(token.slice(second + 1), 'base64url'),
   };
 }
 

@@ -16,14 +16,34 @@ export interface AccessTokenRequest {
   authMethods?: readonly string[];
   /** Extra application claims. Registered and profile claims cannot be set this way. */
   claims?: Record<string, unknown>;
+  /**
+   * Binds the token to a DPoP key (RFC 9449 §6.1, `cnf.jkt`): pass the `VerifiedDpopProof` that
+   * `DpopProofVerifier.verify()` returned for the request, or its `jkt`. The token is then accepted only
+   * with the `DPoP` scheme and a proof signed by that key; its `tokenType` is `DPoP`.
+   */
+  dpop?: { readonly jkt: string };
+  /**
+   * Binds the token to the client's TLS certificate (RFC 8705 §3.1, `cnf.x5t#S256`): the base64url
+   * SHA-256 of its DER. The token is then accepted only over a connection presenting that certificate.
+   */
+  certificateThumbprint?: string;
+  /**
+   * The OAuth client the token is issued to (RFC 9068 §2.2 `client_id`), for machine clients.
+   */
+  clientId?: string;
+  /** Seconds the token lives, when shorter than `accessTokenTtl` (never longer). */
+  lifetime?: number;
 }
 
 /** Claims the service owns: letting a caller set them would let it forge issuer, lifetime or identity. */
 const RESERVED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'scope', 'scp', 'sid', 'amr', 'client_id', 'cnf']);
 
+const JKT = /^[A-Za-z0-9_-]{43}$/;
+
 export interface IssuedAccessToken {
   accessToken: string;
-  tokenType: 'Bearer';
+  /** `DPoP` for a token bound to a DPoP key (RFC 9449 §5), else `Bearer`. */
+  tokenType: 'Bearer' | 'DPoP';
   /** Seconds until the token expires. */
   expiresIn: number;
 }
@@ -49,8 +69,14 @@ export class TokenService {
     for (const name of Object.keys(request.claims ?? {})) {
       if (RESERVED_CLAIMS.has(name)) throw new TypeError(`claim "${name}" is set by TokenService and cannot be passed in claims`);
     }
+    const jkt = request.dpop?.jkt;
+    if (jkt !== undefined && !JKT.test(jkt)) throw new TypeError('dpop.jkt must be an RFC 7638 SHA-256 thumbprint (43 base64url characters)');
+    const x5t = request.certificateThumbprint;
+    if (x5t !== undefined && !JKT.test(x5t)) throw new TypeError('certificateThumbprint must be a base64url SHA-256 (43 characters)');
+    const cnf = { ...(jkt ? { jkt } : {}), ...(x5t ? { 'x5t#S256': x5t } : {}) };
     const iat = Math.floor(this.clock.now() / 1000);
-    const expiresIn = Math.floor(this.config.accessTokenTtl);
+    if (request.lifetime !== undefined && !(Number.isFinite(request.lifetime) && request.lifetime >= 1)) throw new TypeError('lifetime must be at least 1 second');
+    const expiresIn = Math.floor(Math.min(this.config.accessTokenTtl, request.lifetime ?? Number.POSITIVE_INFINITY));
     const claims: Record<string, unknown> = {
       ...request.claims,
       iss: this.config.issuer,
@@ -63,9 +89,11 @@ export class TokenService {
       ...(request.roles?.length ? { roles: [...request.roles] } : {}),
       ...(request.sessionId ? { sid: request.sessionId } : {}),
       ...(request.authMethods?.length ? { amr: [...request.authMethods] } : {}),
+      ...(request.clientId ? { client_id: request.clientId } : {}),
+      ...(jkt || x5t ? { cnf } : {}),
     };
     const accessToken = signJws({ typ: 'at+jwt', kid: key.kid }, claims, key.alg, key.signKey);
-    return { accessToken, tokenType: 'Bearer', expiresIn };
+    return { accessToken, tokenType: jkt ? 'DPoP' : 'Bearer', expiresIn };
   }
 
   /** The public verification keys as a JWK Set, for a `/.well-known/jwks.json` route. */

@@ -12,6 +12,7 @@ import { AUTH_PLAN } from '../auth/auth.plan.js';
 import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
 import { type RequestContext, RequestContexts, rawResponse } from '../core/request-context.js';
 import { RoutePlans } from '../core/route-plan.js';
+import { contextOf, requestView } from '../core/request-view.js';
 import { DataSourceRef } from '../database/data-source.ref.js';
 import { DATABASE_CONFIG } from '../database/database.internal-constants.js';
 import type { DatabaseConfig } from '../database/database.options.js';
@@ -60,9 +61,13 @@ export class AuthorizationGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<{ params?: Record<string, unknown> }>();
-    // Inside the request's context, so the ownership lookup joins its row-level-security transaction.
-    return RequestContexts.within(request, (requestContext) => this.authorize(context, request, requestContext));
+    const view = requestView(context);
+    // Deny-by-default for a transport the module does not know, even behind a replaced authentication guard.
+    if (!view) throw new UnauthorizedException();
+    // Inside the call's context, so the ownership lookup joins its row-level-security transaction. The ids an
+    // ownership rule reads: route parameters, a resolver's arguments, a message's payload.
+    const request = view.transport === 'http' ? (view.httpRequest as { params?: Record<string, unknown> }) : { params: view.params };
+    return RequestContexts.enter(contextOf(view), (requestContext) => this.authorize(context, request, requestContext));
   }
 
   protected async authorize(context: ExecutionContext, request: { params?: Record<string, unknown> }, requestContext: RequestContext): Promise<boolean> {
@@ -88,7 +93,9 @@ export class AuthorizationGuard implements CanActivate {
       if (policy.ownership) {
         // With row-level security, the check opens the request's one transaction; the handler reuses it.
         // If a later guard or pipe refuses the request, no interceptor ends the transaction: the response's close does.
-        if (this.database.rowLevelSecurity) {
+        // Other transports have no response to end it on: their lookup runs outside it (with policies on in
+        // the database, a record the app role cannot see is "not found": closed, never open).
+        if (this.database.rowLevelSecurity && context.getType() === 'http') {
           const response = rawResponse(context.switchToHttp().getResponse<object>());
           await RlsContext.enter(requestContext, await this.dataSources.get(), principal, { response });
         }

@@ -60,6 +60,8 @@ export function ownerFitsColumn(repository: Repository<ObjectLiteral>, property:
 
 /** Reads `a.b.c` from a record; used for owner paths such as `project.ownerId`. */
 export function readPath(record: unknown, path: string): unknown {
+  // The common case, a column of the record itself (`ownerId`), without splitting a string per request.
+  if (!path.includes('.')) return record !== null && typeof record === 'object' ? (record as Record<string, unknown>)[path] : undefined;
   let value: unknown = record;
   for (const part of path.split('.')) {
     if (value === null || typeof value !== 'object') return undefined;

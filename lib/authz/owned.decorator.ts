@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext, Inject, Injectable, type PipeTransform, UnauthorizedException } from '@nestjs/common';
 import type { ZeroTrustPrincipal } from '../core/principal.interface.js';
-import { RequestContexts } from '../core/request-context.js';
+import { contextOfExecution } from '../core/request-view.js';
 import { ROW_LEVEL_SECURITY_KEY } from '../database/database.constants.js';
 import { AUTHZ_CONFIG } from './authz.internal-constants.js';
 import type { AuthzConfig } from './authz.options.js';
@@ -17,7 +17,7 @@ interface OwnedRequest {
 const OwnedRequestParam = createParamDecorator(
   (data: Omit<OwnedRequest, 'principal'>, context: ExecutionContext): OwnedRequest => ({
     ...data,
-    principal: RequestContexts.of(context.switchToHttp().getRequest<object>()).principal,
+    principal: contextOfExecution(context)?.principal,
   }),
 );
 

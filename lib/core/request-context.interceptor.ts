@@ -1,6 +1,7 @@
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { RequestContexts } from './request-context.js';
+import { contextOfExecution } from './request-view.js';
 
 /**
  * The first interceptor: runs the rest of the request (other interceptors, pipes, the handler) inside
@@ -10,9 +11,9 @@ import { RequestContexts } from './request-context.js';
 @Injectable()
 export class RequestContextInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== 'http') return next.handle();
-    const requestContext = RequestContexts.of(context.switchToHttp().getRequest<object>());
-    if (RequestContexts.current() === requestContext) return next.handle();
+    // Every transport: a GraphQL field resolution, a socket or RPC message runs in its own call's context.
+    const requestContext = contextOfExecution(context);
+    if (!requestContext || RequestContexts.current() === requestContext) return next.handle();
     return new Observable((subscriber) => RequestContexts.run(requestContext, () => next.handle().subscribe(subscriber)));
   }
 }

@@ -1,4 +1,4 @@
-import { type ExecutionContext, Injectable, type OnModuleInit } from '@nestjs/common';
+import { type ExecutionContext, Injectable, type OnModuleInit, RequestMethod } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 
 type Target = object;
@@ -79,15 +79,34 @@ export class RoutePlans implements OnModuleInit {
     }
   }
 
-  /** Every handler of every controller, with the controller it is served by. */
+  /**
+   * Every method of every controller, and every handler of a provider that another transport serves
+   * (GraphQL resolvers, WebSocket gateways), with the class it is served by.
+   */
   *routes(): Generator<{ controller: Function; handler: Function; name: string }> {
-    for (const wrapper of this.discovery.getControllers()) {
-      const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
-      if (!controller?.prototype) continue;
+    const seen = new Set<Function>();
+    const classes = [
+      ...this.discovery.getControllers().map((wrapper) => ({ type: wrapper.metatype, provider: false })),
+      ...this.discovery.getProviders().map((wrapper) => ({ type: wrapper.metatype, provider: true })),
+    ];
+    for (const { type, provider } of classes) {
+      const controller = type as (new (...args: never[]) => object) | null | undefined;
+      if (typeof controller !== 'function' || !controller.prototype || seen.has(controller)) continue;
+      seen.add(controller);
       for (const name of this.scanner.getAllMethodNames(controller.prototype)) {
         const handler = controller.prototype[name as keyof object] as unknown;
-        if (typeof handler === 'function') yield { controller, handler, name };
+        if (typeof handler !== 'function') continue;
+        if (provider && handlerEntry(controller, handler) === undefined) continue;
+        yield { controller, handler, name };
       }
+    }
+  }
+
+  /** Every handler a client can reach, on any transport, with how the boot check names it. */
+  *handlers(): Generator<{ controller: Function; handler: Function; name: string; entry: HandlerEntry }> {
+    for (const route of this.routes()) {
+      const entry = handlerEntry(route.controller, route.handler);
+      if (entry) yield { ...route, entry };
     }
   }
 
@@ -115,4 +134,60 @@ export class RoutePlans implements OnModuleInit {
       controllerOwn: <T>(key: string) => reflector.get<T>(key, controller as Function),
     };
   }
+}
+
+/**
+ * The metadata keys other Nest transports write on handlers. Read by name: the core must load in an app
+ * that has none of @nestjs/graphql, @nestjs/websockets or @nestjs/microservices installed.
+ */
+const TRANSPORT_KEYS = {
+  httpPath: 'path',
+  httpMethod: 'method',
+  resolverType: 'graphql:resolver_type',
+  resolverName: 'graphql:resolver_name',
+  resolveField: 'graphql:resolve_property',
+  resolveReference: 'graphql:resolve_reference',
+  message: 'message',
+  messageMapping: 'websockets:message_mapping',
+  pattern: 'microservices:pattern',
+  patternHandler: 'microservices:handler_type',
+} as const;
+
+/** How a handler is reached: by which transport, and the name the boot check lists it under. */
+export interface HandlerEntry {
+  readonly transport: 'http' | 'graphql' | 'ws' | 'rpc';
+  /** `GET /notes/:id`, `Query note`, `ResolveField Note.body`, `ws message "notes:watch"`, `rpc message {"cmd":"index"}`. */
+  readonly label: string;
+  /** GraphQL: a field resolver (`@ResolveField`), which runs the enhancers only when the GraphQL module says so. */
+  readonly resolveField?: boolean;
+}
+
+const meta = (key: string, target: object): unknown => Reflect.getMetadata(key, target);
+const joinPath = (...parts: unknown[]) => `/${parts.flatMap((part) => String(part ?? '').split('/')).filter(Boolean).join('/')}`;
+
+/** The entry a handler of `type` is served under, or `undefined` for a method no transport routes to. */
+export function handlerEntry(type: Function, handler: Function): HandlerEntry | undefined {
+  const path = meta(TRANSPORT_KEYS.httpPath, handler);
+  if (path !== undefined) {
+    const method = RequestMethod[meta(TRANSPORT_KEYS.httpMethod, handler) as number] ?? 'ALL';
+    return { transport: 'http', label: `${method} ${joinPath([meta(TRANSPORT_KEYS.httpPath, type)].flat()[0], [path].flat()[0])}` };
+  }
+  const resolverType = meta(TRANSPORT_KEYS.resolverType, handler);
+  if (typeof resolverType === 'string') {
+    return { transport: 'graphql', label: `${resolverType} ${String(meta(TRANSPORT_KEYS.resolverName, handler) ?? handler.name)}` };
+  }
+  if (meta(TRANSPORT_KEYS.resolveField, handler) === true || meta(TRANSPORT_KEYS.resolveReference, handler) === true) {
+    const parent = meta(TRANSPORT_KEYS.resolverName, type);
+    const field = String(meta(TRANSPORT_KEYS.resolverName, handler) ?? handler.name);
+    return { transport: 'graphql', label: `ResolveField ${typeof parent === 'string' ? `${parent}.` : ''}${field}`, resolveField: true };
+  }
+  if (meta(TRANSPORT_KEYS.messageMapping, handler) === true) {
+    return { transport: 'ws', label: `ws message ${JSON.stringify(meta(TRANSPORT_KEYS.message, handler))}` };
+  }
+  const patterns = meta(TRANSPORT_KEYS.pattern, handler);
+  if (patterns !== undefined) {
+    const kind = meta(TRANSPORT_KEYS.patternHandler, handler) === 2 ? 'event' : 'message';
+    return { transport: 'rpc', label: `rpc ${kind} ${[patterns].flat().map((pattern) => (typeof pattern === 'string' ? pattern : JSON.stringify(pattern))).join(', ')}` };
+  }
+  return undefined;
 }

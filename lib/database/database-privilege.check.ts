@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { CORE_CONFIG } from '../core/core.internal-constants.js';
 import type { CoreConfig } from '../core/core.options.js';
-import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
+import { refuseBoot } from './boot-refusal.js';
 import { DataSourceRef } from './data-source.ref.js';
 import { DATABASE_CONFIG } from './database.internal-constants.js';
 import type { DatabaseConfig } from './database.options.js';
@@ -27,6 +27,26 @@ export interface RoleFacts {
   audit_rights?: string[] | null;
   temp_on_database?: boolean;
   large_objects?: boolean;
+  /** Other databases of the server it may connect to, each with the rights it has there (`db: CONNECT, TEMPORARY`). */
+  other_databases?: string[] | null;
+}
+
+/** What the live database says about row-level security and grants, compared with the module's configuration. */
+export interface DriftFacts {
+  /** Entity tables with the module's policy installed (RLS enabled). */
+  policed: string[];
+  /** Tables with RLS enabled but not forced: the owner, and any role that owns them, bypass it. */
+  unforced: string[];
+  /** Tables with RLS enabled and no policy at all: every query sees no rows. */
+  without_policy: string[];
+  /** The module's policy whose USING or WITH CHECK no longer asks `zt_current_subject()`. */
+  changed_policies: string[];
+  /** Policies other than the module's on its tables: permissive ones are ORed with it and open rows. */
+  foreign_policies: string[];
+  /** Tables outside the app's entities and the module's own tables the role may read or write. */
+  stray_grants: string[];
+  /** Entity tables the role may not read: requests touching them answer 403. */
+  missing_grants: string[];
 }
 
 /**
@@ -34,6 +54,35 @@ export interface RoleFacts {
  * other sessions: any predefined `pg_*` role is more than an app needs.
  */
 const POWERFUL_ROLES = ['pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program', 'pg_read_all_data', 'pg_write_all_data'];
+
+const POLICY = 'zero_trust_owner';
+
+/**
+ * Row-level security and grants as the database has them, for the app's entity tables. The module's
+ * own tables (`zt_*`) are made by its migrations, not by entities, so they never count as strays.
+ */
+const DRIFT_SQL = `
+  WITH t AS (
+    SELECT c.oid, c.relname::text AS name, c.relrowsecurity, c.relforcerowsecurity, c.relname = ANY($1) AS entity
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p'))
+  SELECT
+    ARRAY(SELECT name FROM t WHERE entity AND relrowsecurity
+           AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = t.oid AND p.polname = $2) ORDER BY 1) AS policed,
+    ARRAY(SELECT name FROM t WHERE entity AND relrowsecurity AND NOT relforcerowsecurity ORDER BY 1) AS unforced,
+    ARRAY(SELECT name FROM t WHERE entity AND relrowsecurity AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = t.oid) ORDER BY 1) AS without_policy,
+    ARRAY(SELECT t.name FROM t JOIN pg_policy p ON p.polrelid = t.oid AND p.polname = $2
+           WHERE t.entity AND (coalesce(pg_get_expr(p.polqual, p.polrelid), '') NOT LIKE '%zt_current_subject()%'
+                               OR coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '') NOT LIKE '%zt_current_subject()%'
+                               OR p.polcmd <> '*' OR NOT p.polpermissive) ORDER BY 1) AS changed_policies,
+    ARRAY(SELECT t.name || ': ' || p.polname FROM t JOIN pg_policy p ON p.polrelid = t.oid
+           WHERE t.entity AND p.polname <> $2 AND p.polpermissive
+             AND EXISTS (SELECT 1 FROM pg_policy m WHERE m.polrelid = t.oid AND m.polname = $2) ORDER BY 1) AS foreign_policies,
+    ARRAY(SELECT name FROM t WHERE NOT entity AND name NOT LIKE 'zt\\_%'
+           -- Column grants count too: has_any_column_privilege is true for a table-level or any column-level grant.
+           AND (has_any_column_privilege(current_user, t.oid, 'SELECT') OR has_any_column_privilege(current_user, t.oid, 'INSERT')
+                OR has_any_column_privilege(current_user, t.oid, 'UPDATE') OR has_table_privilege(current_user, t.oid, 'DELETE')) ORDER BY 1) AS stray_grants,
+    ARRAY(SELECT name FROM t WHERE entity AND NOT has_any_column_privilege(current_user, t.oid, 'SELECT') ORDER BY 1) AS missing_grants`;
 
 const FACTS_SQL = `
   SELECT r.rolname AS name, r.rolsuper, r.rolbypassrls, r.rolcreaterole, r.rolcreatedb, r.rolreplication,
@@ -62,7 +111,12 @@ const FACTS_SQL = `
     ARRAY(SELECT priv FROM unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) AS priv
            WHERE to_regclass('zt_audit_log') IS NOT NULL AND has_table_privilege(current_user, 'zt_audit_log', priv)) AS audit_rights,
     has_database_privilege(current_user, current_database(), 'TEMPORARY') AS temp_on_database,
-    has_function_privilege(current_user, 'lo_create(oid)', 'EXECUTE') AS large_objects
+    has_function_privilege(current_user, 'lo_create(oid)', 'EXECUTE') AS large_objects,
+    -- A role that may connect elsewhere can read what PUBLIC may read there and make temporary objects.
+    ARRAY(SELECT d.datname || ': ' || array_to_string(ARRAY(SELECT p FROM unnest(ARRAY['CONNECT', 'TEMPORARY']) AS p
+                   WHERE has_database_privilege(current_user, d.oid, p)), ', ')
+           FROM pg_database d WHERE d.datname <> current_database() AND d.datallowconn
+             AND has_database_privilege(current_user, d.oid, 'CONNECT') ORDER BY 1) AS other_databases
   FROM pg_roles r WHERE r.rolname = current_user`;
 
 /**
@@ -86,35 +140,84 @@ export class DatabasePrivilegeCheck implements OnApplicationBootstrap {
     if (!dataSource || dataSource.options.type !== 'postgres') return;
     const tables = dataSource.entityMetadatas.map((metadata) => metadata.tableName);
     const [facts] = (await dataSource.query(FACTS_SQL, [tables, POWERFUL_ROLES])) as RoleFacts[];
-    await this.checkDrift(dataSource, tables);
+    // An embedded PGlite (a `driver` of its own) is one session in this process: nothing can connect to its other databases.
+    if ((dataSource.options as { driver?: unknown }).driver !== undefined) facts.other_databases = [];
     const excess = DatabasePrivilegeCheck.excessPrivileges(facts);
-    if (excess.length === 0) return;
-    const message =
-      `the database role "${facts.name}" the app connects as has privileges it does not need:\n` +
-      excess.map((line) => `  - ${line}`).join('\n') +
-      '\nConnect with a runtime role made by LeastPrivilegeRoleMigration (or set databasePrivileges: "off" to skip this check).';
-    if (this.core.production) throw new ZeroTrustConfigurationError(message);
-    this.logger.warn(`${message}\nIn production (NODE_ENV=production) the app refuses to start like this.`);
+    if (excess.length > 0) {
+      const message =
+        `the database role "${facts.name}" the app connects as has privileges it does not need:\n` +
+        excess.map((line) => `  - ${line}`).join('\n') +
+        '\nConnect with a runtime role made by LeastPrivilegeRoleMigration (or set databasePrivileges: "off" to skip this check).';
+      if (this.core.production) refuseBoot(message);
+      else this.logger.warn(`${message}\nIn production (NODE_ENV=production) the app refuses to start like this.`);
+    }
+    await this.checkDrift(dataSource, tables, facts.rolsuper);
   }
 
   /**
-   * Row-level security on in the database but off in the module: every owned list comes back empty, own
-   * records answer 404 and creates 403, with no hint. Said at boot instead (refused in production).
+   * Drift between the database and the module: row-level security on in the database but off in the
+   * module (every owned list comes back empty, own records 404), or on in the module but installed on
+   * no table (the second wall is missing), a table with RLS and no policy, the module's policy changed
+   * or joined by another permissive one (ORed: it opens rows), grants on tables the app does not
+   * declare. Said at boot, refused in production; missing grants (fail closed, 403) are only warned.
    */
-  private async checkDrift(dataSource: { query(sql: string, parameters?: unknown[]): Promise<unknown> }, tables: string[]): Promise<void> {
-    if (this.config.rowLevelSecurity) return;
-    const rows = (await dataSource.query(
-      `SELECT c.relname::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = current_schema() AND c.relname = ANY($1) AND c.relrowsecurity
-          AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'zero_trust_owner') ORDER BY 1`,
-      [tables],
-    )) as Array<{ name: string }>;
-    if (rows.length === 0) return;
-    const message =
-      `row-level security is on in the database (${rows.map((row) => row.name).join(', ')}) but off in ZeroTrustModule: ` +
-      'every owned query would see no rows. Set rowLevelSecurity: { identityKey } (the key the role migration stored).';
-    if (this.core.production) throw new ZeroTrustConfigurationError(message);
-    this.logger.warn(message);
+  private async checkDrift(dataSource: { query(sql: string, parameters?: unknown[]): Promise<unknown> }, tables: string[], superuser: boolean): Promise<void> {
+    const [facts] = (await dataSource.query(DRIFT_SQL, [tables, POLICY])) as DriftFacts[];
+    // A superuser may touch every table: that is said once, above, not table by table.
+    if (superuser) facts.stray_grants = facts.missing_grants = [];
+    const { refuse, warn } = DatabasePrivilegeCheck.driftProblems(facts, this.config.rowLevelSecurity);
+    if (warn.length > 0) this.logger.warn(`database drift:\n${warn.map((line) => `  - ${line}`).join('\n')}`);
+    if (refuse.length === 0) return;
+    const message = `the database differs from what the app declares:\n${refuse.map((line) => `  - ${line}`).join('\n')}`;
+    if (this.core.production) refuseBoot(message);
+    else this.logger.warn(`${message}\nIn production (NODE_ENV=production) the app refuses to start like this.`);
+  }
+
+  static driftProblems(facts: DriftFacts, moduleRls: boolean): { refuse: string[]; warn: string[] } {
+    const refuse: string[] = [];
+    if (!moduleRls && facts.policed.length > 0) {
+      refuse.push(
+        `row-level security is on in the database (${facts.policed.join(', ')}) but off in ZeroTrustModule: ` +
+          'every owned query would see no rows. Set rowLevelSecurity: { identityKey } (the key the role migration stored).',
+      );
+    }
+    if (moduleRls && facts.policed.length === 0) {
+      refuse.push(
+        'row-level security is on in ZeroTrustModule but no table carries its policy: the second wall is missing. ' +
+          'Run the least-privilege migration with rowLevelSecurity: [{ entity }] (npm run migrate).',
+      );
+    }
+    if (facts.unforced.length) {
+      refuse.push(`row-level security is not forced on ${facts.unforced.join(', ')}: its owner bypasses it. Fix: ALTER TABLE … FORCE ROW LEVEL SECURITY;`);
+    }
+    if (facts.without_policy.length) {
+      refuse.push(`row-level security is on for ${facts.without_policy.join(', ')} with no policy: every query sees no rows. Fix: run the least-privilege migration, or ALTER TABLE … DISABLE ROW LEVEL SECURITY;`);
+    }
+    if (facts.changed_policies.length) {
+      refuse.push(
+        `policy ${POLICY} on ${facts.changed_policies.join(', ')} no longer compares the owner with zt_current_subject(): ` +
+          'run the least-privilege migration again (it recreates the policy).',
+      );
+    }
+    if (facts.foreign_policies.length) {
+      refuse.push(
+        `other policies on the module's tables (${facts.foreign_policies.join(', ')}): permissive policies are ORed with ${POLICY} and open rows. ` +
+          'Fix: DROP POLICY … ON …; (or make it AS RESTRICTIVE).',
+      );
+    }
+    if (facts.stray_grants.length) {
+      refuse.push(
+        `the role may read or write tables the app does not declare (${facts.stray_grants.join(', ')}). ` +
+          'Fix: REVOKE ALL ON TABLE … FROM <runtime role>; (or add the entity to the DataSource).',
+      );
+    }
+    const warn = facts.missing_grants.length
+      ? [
+          `the role may not read ${facts.missing_grants.join(', ')}: requests touching them answer 403. A table created by a migration ` +
+            'run as another role than the owner gets no default grants: run migrations with runMigrationsAsOwner (npm run migrate), or GRANT … TO <runtime role>.',
+        ]
+      : [];
+    return { refuse, warn };
   }
 
   static excessPrivileges(facts: RoleFacts): string[] {
@@ -157,6 +260,13 @@ export class DatabasePrivilegeCheck implements OnApplicationBootstrap {
       excess.push(`can ${facts.audit_rights.join(', ')} the append-only audit table zt_audit_log. Fix: REVOKE ${facts.audit_rights.join(', ')} ON zt_audit_log FROM ${role};`);
     }
     if (facts.temp_on_database) excess.push(`TEMPORARY on the database: it can create temporary tables and functions. Fix: REVOKE TEMPORARY ON DATABASE <database> FROM PUBLIC, ${role};`);
+    if (facts.other_databases?.length) {
+      const names = facts.other_databases.map((entry) => `"${entry.slice(0, entry.lastIndexOf(':'))}"`).join(', ');
+      excess.push(
+        `may connect to other databases of the server (${facts.other_databases.join('; ')}): it can read what PUBLIC may read there and create temporary objects. ` +
+          `Fix: REVOKE CONNECT, TEMPORARY ON DATABASE ${names} FROM PUBLIC, ${role}; (run as their owner or a superuser)`,
+      );
+    }
     if (facts.large_objects) {
       excess.push(`can create large objects (storage outside every table and grant). Fix: REVOKE EXECUTE ON FUNCTION lo_create(oid), lo_creat(integer), lo_import(text), lo_import(text, oid), lo_from_bytea(oid, bytea) FROM PUBLIC;`);
     }

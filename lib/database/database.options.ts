@@ -32,6 +32,11 @@ export interface DatabaseOptions {
    * otherwise. Default `'check'` (only when a PostgreSQL DataSource is present).
    */
   databasePrivileges?: 'check' | 'off';
+  /**
+   * At boot, PostgreSQL and Redis connections to any host but loopback must use TLS that verifies the
+   * server (`sslmode=verify-full`, `rediss://`): refused in production, warned otherwise. Default `'check'`.
+   */
+  transportSecurity?: 'check' | 'off';
 }
 
 export const databaseOptionsSchema = object({
@@ -51,6 +56,7 @@ export const databaseOptionsSchema = object({
     ),
   ),
   databasePrivileges: oneOf(['check', 'off'], { default: 'check' }),
+  transportSecurity: oneOf(['check', 'off'], { default: 'check' }),
 });
 
 export interface DatabaseConfig {
@@ -59,6 +65,7 @@ export interface DatabaseConfig {
   readonly identityKey?: Buffer;
   readonly dataSource?: InjectionToken;
   readonly databasePrivileges: 'check' | 'off';
+  readonly transportSecurity: 'check' | 'off';
 }
 
 export function resolveDatabaseOptions(raw: Record<string, unknown>): DatabaseConfig {
@@ -69,5 +76,6 @@ export function resolveDatabaseOptions(raw: Record<string, unknown>): DatabaseCo
     identityKey: rls === false ? undefined : Buffer.from(rls.identityKey, 'utf8'),
     dataSource: given.dataSource,
     databasePrivileges: given.databasePrivileges,
+    transportSecurity: given.transportSecurity,
   };
 }

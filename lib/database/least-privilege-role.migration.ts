@@ -6,7 +6,7 @@ import { scramSha256Verifier } from './scram-verifier.js';
 import { ident, literal } from './sql-identifiers.js';
 
 /** Tables of the module itself (sessions, second factors), granted to the runtime role whenever they exist. */
-export const ZERO_TRUST_TABLES = ['zt_sessions', 'zt_refresh_tokens', 'zt_mfa_factors', 'zt_recovery_codes'] as const;
+export const ZERO_TRUST_TABLES = ['zt_sessions', 'zt_refresh_tokens', 'zt_mfa_factors', 'zt_recovery_codes', 'zt_api_keys', 'zt_machine_clients', 'zt_account_tokens', 'zt_passkeys'] as const;
 
 /** The owner-only table holding the identity key, and the owner's functions the policies call. */
 const IDENTITY_KEY_TABLE = 'zt_rls_identity_key';
@@ -50,6 +50,8 @@ export interface LeastPrivilegeOptions {
 }
 
 interface Baseline {
+  /** The database the roles were made for: another project's migration must not take them over. */
+  database?: string;
   schemaOwner: string;
   publicCreate: boolean;
   publicTemp: boolean;
@@ -58,6 +60,9 @@ interface Baseline {
 }
 
 const POLICY = 'zero_trust_owner';
+
+/** Marks the classes LeastPrivilegeRoleMigration makes: they create roles, so runMigrationsAsOwner runs them as the login. */
+export const ROLE_MIGRATION = Symbol.for('nestjs-zero-trust:role-migration');
 const LARGE_OBJECT_FUNCTIONS = 'lo_create(oid), lo_creat(integer), lo_import(text), lo_import(text, oid), lo_from_bytea(oid, bytea)';
 const BASELINE_PREFIX = 'nestjs-zero-trust baseline:';
 
@@ -84,6 +89,9 @@ export function LeastPrivilegeRoleMigration(options: LeastPrivilegeOptions): new
   // TypeORM names a migration after its class, which must end in a timestamp: users subclass this
   // one (`class LeastPrivilege1732000300000 extends LeastPrivilegeRoleMigration({...}) {}`).
   return class LeastPrivilegeRoleMigrationClass implements MigrationInterface {
+    /** Creates roles: runMigrationsAsOwner runs it as the migration login, not as the owner. */
+    readonly [ROLE_MIGRATION] = true;
+
     async up(queryRunner: QueryRunner): Promise<void> {
       const q = (sql: string) => queryRunner.query(sql);
       const dataSource = queryRunner.connection;
@@ -92,8 +100,10 @@ export function LeastPrivilegeRoleMigration(options: LeastPrivilegeOptions): new
       if (!password && !passwordless) {
         throw new ZeroTrustConfigurationError(`set ${passwordEnv} to the runtime role's password before running this migration (there is no default).`);
       }
-      const database = ident((await q('SELECT current_database() AS db'))[0].db as string, 'database');
+      const databaseName = (await q('SELECT current_database() AS db'))[0].db as string;
+      const database = ident(databaseName, 'database');
       const { dml, appendOnly, rls } = await tablesOf(dataSource, queryRunner, options);
+      await refuseRolesOfAnotherDatabase(queryRunner, options.ownerRole, options.runtimeRole);
 
       await q(`DO $$ BEGIN
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(options.ownerRole)}) THEN CREATE ROLE ${owner} NOLOGIN; END IF;
@@ -102,7 +112,7 @@ export function LeastPrivilegeRoleMigration(options: LeastPrivilegeOptions): new
       // Record what we are about to change, once: a second `up` must not overwrite the original state.
       const [existing] = await q(`SELECT shobj_description(oid, 'pg_authid') AS note FROM pg_roles WHERE rolname = ${literal(options.ownerRole)}`);
       if (!String(existing?.note ?? '').startsWith(BASELINE_PREFIX)) {
-        const baseline = await readBaseline(queryRunner, options.schema ?? 'public', [...dml, ...appendOnly]);
+        const baseline = { database: databaseName, ...(await readBaseline(queryRunner, options.schema ?? 'public', [...dml, ...appendOnly])) };
         await q(`COMMENT ON ROLE ${owner} IS ${literal(BASELINE_PREFIX + JSON.stringify(baseline))}`);
       }
 
@@ -184,6 +194,36 @@ export function LeastPrivilegeRoleMigration(options: LeastPrivilegeOptions): new
       await q(`DROP ROLE ${owner}`);
     }
   };
+}
+
+/**
+ * Role names are cluster-wide: a second project on the same server with the same names would silently
+ * take over the first one's roles (a new password for its runtime role, this database's grants). The
+ * owner role records the database it was made for; a runtime role granted CONNECT explicitly on another
+ * locked-down database serves that database's project.
+ */
+export async function refuseRolesOfAnotherDatabase(queryRunner: QueryRunner, ownerRole: string, runtimeRole?: string): Promise<void> {
+  const [{ db: current }] = await queryRunner.query('SELECT current_database() AS db');
+  const [claimed] = await queryRunner.query(`SELECT shobj_description(oid, 'pg_authid') AS note FROM pg_roles WHERE rolname = $1`, [ownerRole]);
+  const note = String(claimed?.note ?? '');
+  const ownerDatabase = note.startsWith(BASELINE_PREFIX) ? (JSON.parse(note.slice(BASELINE_PREFIX.length)) as Baseline).database : undefined;
+  let claimedBy = ownerDatabase !== undefined && ownerDatabase !== current ? ownerDatabase : undefined;
+  if (!claimedBy && runtimeRole) {
+    const [elsewhere] = await queryRunner.query(
+      `SELECT string_agg(d.datname, ', ') AS names FROM pg_database d, pg_roles r
+        WHERE r.rolname = $1 AND d.datname <> current_database() AND NOT r.rolsuper
+          AND has_database_privilege(r.oid, d.oid, 'CONNECT') AND NOT has_database_privilege('public', d.oid, 'CONNECT')`,
+      [runtimeRole],
+    );
+    claimedBy = elsewhere?.names ?? undefined;
+  }
+  if (claimedBy) {
+    throw new ZeroTrustConfigurationError(
+      `roles ${ownerRole}${runtimeRole ? ` / ${runtimeRole}` : ''} already serve database "${claimedBy}" (another project on this server): ` +
+        'migrating would give its runtime role a new password and this database\'s grants. Give this project its own role names ' +
+        '(DATABASE_OWNER_ROLE / DATABASE_RUNTIME_ROLE in a generated project; by default they come from the project name) before its first migration.',
+    );
+  }
 }
 
 /**

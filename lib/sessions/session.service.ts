@@ -7,6 +7,7 @@ import { AUTH_CONFIG } from '../auth/auth.internal-constants.js';
 import type { AuthConfig } from '../auth/auth.options.js';
 import { type SessionBinding, SessionCheck } from '../auth/session-check.port.js';
 import { SessionStoreUnavailable } from '../auth/session-store-unavailable.error.js';
+import { currentDpopProof, isVerifiedDpopProof, type VerifiedDpopProof } from '../auth/dpop-proof.verifier.js';
 import { type IssuedAccessToken, TokenService } from '../auth/token.service.js';
 import { Clock } from '../core/clock.js';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
@@ -20,6 +21,7 @@ import { type RefreshFailureReason, RefreshTokenRejection } from './refresh-toke
 import { isSessionGrants, type SessionGrants, type SubjectGrants } from './session-grants.port.js';
 import { SESSIONS_CONFIG } from './sessions.internal-constants.js';
 import type { SessionsConfig } from './sessions.options.js';
+import { rows } from '../database/query-rows.js';
 
 export interface SessionTokens extends IssuedAccessToken {
   /** Opaque, 256 bits; shown once, stored only as a hash. */
@@ -34,6 +36,18 @@ export interface NewSession {
   roles?: readonly string[];
   /** RFC 8176 methods used at login, e.g. `['pwd']` or `['pwd', 'otp', 'mfa']`. */
   authMethods?: readonly string[];
+  /**
+   * Binds the session to the client's DPoP key (RFC 9449 §5): its refresh tokens then need a proof by
+   * that key, and every access token it yields carries `cnf.jkt`. Default: the proof that
+   * `DpopProofVerifier.forTokenRequest()` verified for the current request, if any.
+   */
+  dpop?: VerifiedDpopProof;
+}
+
+/** Options of `SessionService.rotate()`. */
+export interface RotateOptions {
+  /** The refresh request's verified DPoP proof. Default: the one `DpopProofVerifier.forTokenRequest()` verified for the current request. */
+  dpop?: VerifiedDpopProof;
 }
 
 /** An access token issued after the user proved their credentials again, inside their session. */
@@ -77,13 +91,6 @@ const DEAD: SessionState = Object.freeze({ live: false });
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
-/** TypeORM answers an UPDATE/DELETE with `[rows, affected]` and a SELECT with `rows`: always return the rows. */
-async function rows<T>(db: Pick<DataSource, 'query'>, sql: string, parameters: unknown[]): Promise<T[]> {
-  const result = (await db.query(sql, parameters)) as unknown;
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
-  return result as T[];
-}
-
 const SESSION_COLUMNS = `s.id, s.subject, s.scopes, s.roles, s.auth_methods, floor(extract(epoch FROM s.auth_time))::float8 AS auth_time, s.grants_version, s.expires_at`;
 const LIVE = (idle: string) => `s.revoked_at IS NULL AND s.expires_at > now() AND s.last_used_at > now() - make_interval(secs => ${idle})`;
 
@@ -124,6 +131,8 @@ const ROTATE_SQL = `
 @Injectable()
 export class SessionService extends SessionCheck implements OnApplicationBootstrap {
   private readonly activity = new Map<string, { state: SessionState; until: number }>();
+  /** Reads of a session's state in flight, shared by the requests that need it meanwhile (see `state`). */
+  private readonly reading = new Map<string, Promise<SessionState>>();
   private grantsPort?: SessionGrants;
 
   private readonly logger = new Logger('ZeroTrustSessions');
@@ -153,7 +162,7 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
     // Not awaited: with Redis down at boot the subscription completes (and is renewed after every reconnect)
     // once Redis answers; until then other instances' revocations arrive within revocationCacheTtl.
     this.listen(REVOCATION_CHANNEL, 'revocations', (sessionId) => this.remember(sessionId, DEAD));
-    this.listen(CHANGE_CHANNEL, 'grants changes', (sessionId) => this.activity.delete(sessionId));
+    this.listen(CHANGE_CHANNEL, 'grants changes', (sessionId) => this.forget(sessionId));
     const db = await this.database();
     for (const [probe, migration] of [
       ['SELECT 1 FROM zt_sessions LIMIT 0', 'ZeroTrustSessions1732000100000'],
@@ -166,6 +175,7 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
         throw new ZeroTrustConfigurationError(`sessions are enabled but the database lacks what ${migration} creates: add it to your migrations.`);
       }
     }
+    await this.hasSenderKeyColumn(db);
   }
 
   /** Starts a session at login and issues its first access and refresh tokens. */
@@ -182,10 +192,14 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
     const authMethods = [...(session.authMethods ?? [])];
     // The app's clock, like every time check of the module; the expiry stays on the database's clock.
     const authTime = Math.floor(this.clock.now() / 1000);
+    const jkt = proofOf(session.dpop)?.jkt;
+    if (jkt !== undefined && !(await this.hasSenderKeyColumn(db))) {
+      throw new ZeroTrustConfigurationError('a login presented a DPoP proof but zt_sessions has no dpop_jkt column: add ZeroTrustSessionSenderKey1732000170000 to your migrations.');
+    }
     await db.query(
-      `INSERT INTO zt_sessions (id, subject, issuer, scopes, roles, auth_methods, auth_time, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7), now() + make_interval(secs => $8))`,
-      [id, subject, this.auth.issuer, scopes, roles, authMethods, authTime, options.refreshTokenTtl],
+      `INSERT INTO zt_sessions (id, subject, issuer, scopes, roles, auth_methods, auth_time, expires_at${jkt ? ', dpop_jkt' : ''})
+       VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7), now() + make_interval(secs => $8)${jkt ? ', $9' : ''})`,
+      [id, subject, this.auth.issuer, scopes, roles, authMethods, authTime, options.refreshTokenTtl, ...(jkt ? [jkt] : [])],
     );
     const refreshToken = randomBytes(32).toString('base64url');
     await db.query(
@@ -209,7 +223,7 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
       grants_version: 0,
       expires_at: new Date(this.clock.now() + options.refreshTokenTtl * 1000),
     };
-    return { ...this.issue(row, { scopes, roles }), ...this.refreshPart(row, refreshToken) };
+    return { ...this.issue(row, { scopes, roles }, jkt), ...this.refreshPart(row, refreshToken) };
   }
 
   /**
@@ -218,12 +232,14 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
    * except within `refreshGracePeriod` of its rotation, when it yields the same successor again (two
    * tabs refreshing at once). The subject's grants are read again through the grants port.
    */
-  async rotate(refreshToken: unknown): Promise<SessionTokens> {
+  async rotate(refreshToken: unknown, rotation: RotateOptions = {}): Promise<SessionTokens> {
     const options = this.options();
     const db = await this.database();
     try {
       if (typeof refreshToken !== 'string' || !REFRESH_TOKEN_FORMAT.test(refreshToken)) throw new RefreshTokenRejection('malformed');
       const presentedHash = hashToken(refreshToken);
+      // Before the claim: a bound token refused for its proof stays unused, so the thief burns nothing.
+      const jkt = await this.senderKeyFor(db, presentedHash, proofOf(rotation.dpop));
       const next = randomBytes(32).toString('base64url');
       const [row] = await rows<SessionRow & { claimed_session: string | null }>(db, ROTATE_SQL, [
         presentedHash,
@@ -232,9 +248,9 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
         hashToken(next),
         options.refreshGracePeriod > 0 ? sealSuccessor(refreshToken, next) : null,
       ]);
-      if (row?.id) return await this.deliver(row, next, false);
+      if (row?.id) return await this.deliver(row, next, false, jkt);
       if (row?.claimed_session) throw new RefreshTokenRejection(await this.whySessionFailed(db, row.claimed_session));
-      const successor = await this.withinGrace(db, refreshToken, presentedHash);
+      const successor = await this.withinGrace(db, refreshToken, presentedHash, jkt);
       if (successor) return successor;
       throw new RefreshTokenRejection(await this.whyTokenFailed(db, presentedHash));
     } catch (error) {
@@ -267,7 +283,8 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
     if (!row) throw new UnauthorizedException();
     const grants = await this.currentGrants(row);
     if (!grants) throw new UnauthorizedException();
-    return { ...this.issue(row, grants), sessionId: row.id };
+    // A bound session never yields a bearer token: that would be the way around its binding.
+    return { ...this.issue(row, grants, await this.sessionSenderKey(db, row.id)), sessionId: row.id };
   }
 
   /**
@@ -285,7 +302,7 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
       [subject],
     );
     for (const { id } of changed) {
-      this.activity.delete(id);
+      this.forget(id);
       this.store.publish?.(CHANGE_CHANNEL, id).catch(() => undefined);
     }
     if (changed.length > 0) {
@@ -348,18 +365,38 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
     );
   }
 
-  private async state(sessionId: string): Promise<SessionState> {
+  /**
+   * A session's state, from the cache while fresh. When it expires, the requests in flight for that
+   * session share one read (issue 16: 10 connections sent 10 identical queries at every expiry); a
+   * failed read is not kept, so the next request asks again. A revocation or grants change while a read
+   * is in flight drops it from here (`remember`, `forget`): later requests read afresh, and the stale
+   * answer is not cached.
+   */
+  private state(sessionId: string): Promise<SessionState> {
     const cached = this.activity.get(sessionId);
-    if (cached && cached.until > this.clock.now()) return cached.state;
+    if (cached && cached.until > this.clock.now()) return Promise.resolve(cached.state);
+    const pending = this.reading.get(sessionId);
+    if (pending) return pending;
+    const read = this.readState(sessionId).then((state) => {
+      if (this.reading.get(sessionId) === read) this.remember(sessionId, state);
+      return state;
+    });
+    this.reading.set(sessionId, read);
+    const settle = () => {
+      if (this.reading.get(sessionId) === read) this.reading.delete(sessionId);
+    };
+    read.then(settle, settle);
+    return read;
+  }
+
+  private async readState(sessionId: string): Promise<SessionState> {
     const db = await this.database();
     const [row] = await rows<{ subject: string; issuer: string | null; grants_version: number; live: boolean }>(
       db,
       `SELECT s.subject, s.issuer, s.grants_version, (${LIVE('$2')}) AS live FROM zt_sessions s WHERE s.id = $1`,
       [sessionId, this.options().idleTimeout],
     );
-    const state: SessionState = row?.live ? { live: true, subject: row.subject, issuer: row.issuer, grantsVersion: row.grants_version } : DEAD;
-    this.remember(sessionId, state);
-    return state;
+    return row?.live ? { live: true, subject: row.subject, issuer: row.issuer, grantsVersion: row.grants_version } : DEAD;
   }
 
   /**
@@ -367,7 +404,7 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
    * yields that same successor again (opened with the presented token itself) and a new access token;
    * anything else is left to reuse detection.
    */
-  private async withinGrace(db: Pick<DataSource, 'query'>, presented: string, presentedHash: string): Promise<SessionTokens | undefined> {
+  private async withinGrace(db: Pick<DataSource, 'query'>, presented: string, presentedHash: string, jkt: string | undefined): Promise<SessionTokens | undefined> {
     const options = this.options();
     if (options.refreshGracePeriod <= 0) return undefined;
     const [candidate] = await rows<{ session_id: string; successor_sealed: string; successor_hash: string }>(
@@ -387,11 +424,11 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
       [candidate.session_id, options.idleTimeout],
     );
     if (!row) throw new RefreshTokenRejection(await this.whySessionFailed(db, candidate.session_id));
-    return this.deliver(row, successor, true);
+    return this.deliver(row, successor, true, jkt);
   }
 
   /** The new pair for a rotated session, with the grants the port says the subject holds now. */
-  private async deliver(row: SessionRow, refreshToken: string, grace: boolean): Promise<SessionTokens> {
+  private async deliver(row: SessionRow, refreshToken: string, grace: boolean, jkt: string | undefined): Promise<SessionTokens> {
     const grants = await this.currentGrants(row);
     if (!grants) {
       await this.revoke(row.id, 'grants_withdrawn');
@@ -403,8 +440,54 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
       principal: { subject: row.subject, sessionId: row.id },
       details: grace ? { gracePeriod: true } : undefined,
     });
-    return { ...this.issue(row, grants), ...this.refreshPart(row, refreshToken) };
+    return { ...this.issue(row, grants, jkt), ...this.refreshPart(row, refreshToken) };
   }
+
+  /**
+   * The DPoP key the new access token is bound to. A session bound at login needs a proof by its key
+   * (RFC 9449 §5: a public client's refresh token is bound); an unbound session refreshed with a proof
+   * gets a bound access token (its refresh token stays unbound). The binding never changes after login,
+   * so reading it before the atomic claim races with nothing.
+   */
+  private async senderKeyFor(db: Pick<DataSource, 'query'>, tokenHash: string, proof: VerifiedDpopProof | undefined): Promise<string | undefined> {
+    if (!(await this.hasSenderKeyColumn(db))) return proof?.jkt;
+    const [row] = await rows<{ dpop_jkt: string | null }>(
+      db,
+      `SELECT s.dpop_jkt FROM zt_refresh_tokens t JOIN zt_sessions s ON s.id = t.session_id WHERE t.token_hash = $1`,
+      [tokenHash],
+    );
+    const bound = row?.dpop_jkt ?? undefined;
+    if (bound === undefined) return proof?.jkt;
+    if (!proof) throw new RefreshTokenRejection('dpop_proof_missing');
+    if (proof.jkt !== bound) throw new RefreshTokenRejection('dpop_key_mismatch');
+    return bound;
+  }
+
+  /** The key a live session is bound to, for tokens issued inside it later (reauthentication). */
+  private async sessionSenderKey(db: Pick<DataSource, 'query'>, sessionId: string): Promise<string | undefined> {
+    if (!(await this.hasSenderKeyColumn(db))) return undefined;
+    const [row] = await rows<{ dpop_jkt: string | null }>(db, `SELECT dpop_jkt FROM zt_sessions WHERE id = $1`, [sessionId]);
+    return row?.dpop_jkt ?? undefined;
+  }
+
+  /**
+   * Whether ZeroTrustSessionSenderKey1732000170000 ran: asked at boot, so apps without DPoP need not
+   * add it. Through the catalog, never by a failing SELECT, which would abort a surrounding transaction.
+   */
+  private async hasSenderKeyColumn(db: Pick<DataSource, 'query'>): Promise<boolean> {
+    if (this.senderKeyColumn === undefined) {
+      const [row] = await rows<{ n: number }>(
+        db,
+        `SELECT count(*)::int AS n FROM information_schema.columns
+         WHERE table_name = 'zt_sessions' AND column_name = 'dpop_jkt' AND table_schema = ANY (current_schemas(false))`,
+        [],
+      );
+      this.senderKeyColumn = Number(row?.n) > 0;
+    }
+    return this.senderKeyColumn;
+  }
+
+  private senderKeyColumn: boolean | undefined;
 
   private async currentGrants(row: SessionRow): Promise<SubjectGrants | null> {
     if (!this.grantsPort) return { scopes: row.scopes, roles: row.roles };
@@ -446,9 +529,10 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
     return reason;
   }
 
-  private issue(row: SessionRow, grants: SubjectGrants): IssuedAccessToken {
+  private issue(row: SessionRow, grants: SubjectGrants, jkt: string | undefined): IssuedAccessToken {
     return this.tokens.issueAccessToken({
       subject: row.subject,
+      dpop: jkt ? { jkt } : undefined,
       scopes: grants.scopes,
       roles: grants.roles,
       sessionId: row.id,
@@ -470,7 +554,14 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
     };
   }
 
+  /** Drops what is known of a session, and any read of it in flight (its answer may predate the change). */
+  private forget(sessionId: string): void {
+    this.activity.delete(sessionId);
+    this.reading.delete(sessionId);
+  }
+
   private remember(sessionId: string, state: SessionState): void {
+    this.reading.delete(sessionId);
     if (this.activity.size >= CACHE_LIMIT) this.activity.delete(this.activity.keys().next().value as string);
     this.activity.set(sessionId, { state, until: this.clock.now() + (this.config ? this.config.revocationCacheTtl * 1000 : 0) });
   }
@@ -564,6 +655,12 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
 
   private lastFailureReport = Number.NEGATIVE_INFINITY;
   private failuresSinceReport = 0;
+}
+
+/** The explicit proof, else the one verified for the current request; anything else is refused. */
+function proofOf(given: unknown): VerifiedDpopProof | undefined {
+  if (given !== undefined && !isVerifiedDpopProof(given)) throw new TypeError('dpop must be the VerifiedDpopProof that DpopProofVerifier returned');
+  return given ?? currentDpopProof();
 }
 
 function grantsVersionOf(claims: Readonly<Record<string, unknown>>): number {

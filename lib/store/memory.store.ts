@@ -83,6 +83,13 @@ export class MemoryStore implements ZeroTrustStore {
     this.put(this.flags, key, 1, now + ttlMs, now);
   }
 
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    const now = this.clock();
+    if (this.live(key, now)) return false;
+    this.put(this.flags, key, 1, now + ttlMs, now);
+    return true;
+  }
+
   async delete(...keys: string[]): Promise<void> {
     for (const key of keys) {
       this.counters.delete(key);

@@ -149,6 +149,11 @@ export class RedisStore implements ZeroTrustStore {
     await this.redis.set(`${this.prefix}${key}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs)));
   }
 
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    // SET NX: one command, so two instances racing with one proof see one winner.
+    return (await this.redis.set(`${this.prefix}${key}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK';
+  }
+
   async delete(...keys: string[]): Promise<void> {
     if (keys.length) await this.redis.del(...keys.map((key) => `${this.prefix}${key}`));
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Clock } from '../core/clock.js';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 import { ZERO_TRUST_STORE } from './store.internal-constants.js';
@@ -14,16 +14,23 @@ export async function createZeroTrustStore(config: StoreConfig, clock: Clock): P
   let Redis: typeof import('ioredis').Redis;
   try {
     ({ Redis } = await import('ioredis'));
-  } catch {
+  } catch (error) {
+    // Only a missing package gets the install hint: a broken ioredis install is worth seeing as it is.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
     throw new ZeroTrustConfigurationError('the store option names Redis, but the ioredis package is not installed: npm install ioredis');
   }
   if (choice.kind === 'redis-url') return new RedisStore(new Redis(choice.url, REDIS_CLIENT_OPTIONS), config.keyPrefix, true);
   return new RedisStore(choice.client as RedisClientLike as InstanceType<typeof Redis>, config.keyPrefix, false);
 }
 
-/** Opens and closes the store with the application. */
+/**
+ * Opens and closes the store with the application. It closes at the last hook (`onApplicationShutdown`),
+ * after the HTTP server stopped and its requests drained (GracefulShutdown): closed in `onModuleDestroy`,
+ * as it was, it went while keep-alive requests were still served, which then ran without rate limits.
+ */
 @Injectable()
-export class ZeroTrustStoreLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
+export class ZeroTrustStoreLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ZeroTrustModule');
 
   constructor(@Inject(ZERO_TRUST_STORE) private readonly store: ZeroTrustStore) {}
@@ -35,7 +42,7 @@ export class ZeroTrustStoreLifecycle implements OnApplicationBootstrap, OnModule
     }
   }
 
-  async onModuleDestroy(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     await this.store.close();
   }
 }

@@ -56,6 +56,12 @@ export interface ZeroTrustStore {
   ttl(key: string): Promise<number>;
   /** Sets a flag that lives `ttlMs`. */
   set(key: string, ttlMs: number): Promise<void>;
+  /**
+   * Sets a flag that lives `ttlMs` unless it exists, atomically: true for the one call that set it. The
+   * mark of a single-use proof (a DPoP proof's or a service token's `jti`, a proof-of-work solution): a
+   * flag, so a flood that evicts counters cannot free a proof for replay.
+   */
+  claim(key: string, ttlMs: number): Promise<boolean>;
   delete(...keys: string[]): Promise<void>;
   close(): Promise<void>;
   /**

@@ -4,6 +4,7 @@ import { ThrottlerGuard, type ThrottlerOptions, type ThrottlerRequest, type Thro
 import { AuditService } from '../audit/audit.service.js';
 import { RequestContexts } from '../core/request-context.js';
 import { PlanPart, RoutePlans } from '../core/route-plan.js';
+import { contextOf, requestView } from '../core/request-view.js';
 import { addressBucket } from '../http/client-ip.js';
 import { StoreFailurePolicy } from '../store/store-failure.policy.js';
 import { ZERO_TRUST_STORE } from '../store/store.internal-constants.js';
@@ -90,7 +91,25 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
   }
 
   override canActivate(context: ExecutionContext): Promise<boolean> {
-    return RequestContexts.within(context.switchToHttp().getRequest<object>(), () => this.throttle(context));
+    const view = requestView(context);
+    // A transport the module does not know is refused (the authentication guard refuses it first).
+    if (!view) return Promise.resolve(false);
+    // Each call counts: every GraphQL field resolution (100 aliases are 100 hits), every socket or RPC message.
+    return RequestContexts.enter(contextOf(view), () => this.throttle(context));
+  }
+
+  /**
+   * The request a limit counts (HTTP: the request; other transports: the call's key, whose context holds
+   * the principal) and the response its headers go on (HTTP only: a GraphQL error or a socket carries none).
+   */
+  protected override getRequestResponse(context: ExecutionContext): { req: Record<string, any>; res: Record<string, any> } {
+    const view = requestView(context);
+    if (!view || view.transport === 'http') return super.getRequestResponse(context);
+    return { req: view.key as Record<string, unknown>, res: undefined as unknown as Record<string, unknown> };
+  }
+
+  protected override setResponseHeader(response: Record<string, any> | undefined, name: string, value: string | number): void {
+    if (response) super.setResponseHeader(response, name, value);
   }
 
   private async throttle(context: ExecutionContext): Promise<boolean> {

@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { type BufferedAuditSink, ZeroTrustModule } from 'nestjs-zero-trust';
+import { AccountModule } from './account/account.module.js';
 import { AdminModule } from './admin/admin.module.js';
 import { AUDIT_TRAIL, AuditTrailModule } from './audit/audit-trail.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { ClientsModule } from './clients/clients.module.js';
 import { databaseModuleOptions } from './database/database.options.js';
 import { HealthController } from './health/health.controller.js';
 import { NotesModule } from './notes/notes.module.js';
+import { NotesRealtimeModule } from './notes/notes-realtime.module.js';
 import { zeroTrustOptions } from './zero-trust.config.js';
 
 @Module({
@@ -20,7 +23,10 @@ import { zeroTrustOptions } from './zero-trust.config.js';
     }),
     AuthModule,
     NotesModule,
+    NotesRealtimeModule,
     AdminModule,
+    AccountModule,
+    ClientsModule,
   ],
   controllers: [HealthController],
 })

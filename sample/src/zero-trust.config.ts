@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import type { SigningKeyOptions, ZeroTrustModuleOptions } from 'nestjs-zero-trust';
 import { secretFrom } from './development-secrets.js';
 import { UsersService } from './users/users.service.js';
+import { accountLifecycle } from './account/account-lifecycle.config.js';
+import { VerifiedUsersDirectory } from './account/verified-users.directory.js';
 
 /** RFC 7638 thumbprint: a stable `kid` derived from the key itself. */
 function thumbprint(pem: string): string {
@@ -41,13 +43,17 @@ export function zeroTrustOptions(env: NodeJS.ProcessEnv = process.env): ZeroTrus
       ...(env.ZT_REFRESH_GRACE_PERIOD ? { refreshGracePeriod: Number(env.ZT_REFRESH_GRACE_PERIOD) } : {}),
     },
     // Sign-in, second factors and recent authentication from the library; the users table and argon2 stay the app's.
-    accounts: { directory: UsersService, totpEncryptionKey: secretFrom(env, 'ZT_MFA_ENCRYPTION_KEY') },
+    // Sign-in sees an account whose address is not verified as disabled (VerifiedUsersDirectory wraps UsersService).
+    accounts: { directory: VerifiedUsersDirectory, totpEncryptionKey: secretFrom(env, 'ZT_MFA_ENCRYPTION_KEY') },
+    lifecycle: accountLifecycle(env),
     authorization: 'strict',
     rowLevelSecurity: { identityKey: secretFrom(env, 'ZT_RLS_IDENTITY_KEY') },
     trustProxy: trustProxy(env.ZT_TRUST_PROXY),
     store: env.REDIS_URL || undefined,
     storeKeyPrefix: env.ZT_REDIS_PREFIX ?? 'zt:',
     throttle: { auth: { limit: Number(env.ZT_AUTH_RATE_LIMIT ?? 10), window: 60 } },
+    // Failed authentications per client address a minute (default 50); the fuzz suite raises it as it raises ZT_AUTH_RATE_LIMIT.
+    ...(env.ZT_AUTH_FAILURE_LIMIT ? { authFailureLimit: { limit: Number(env.ZT_AUTH_FAILURE_LIMIT) } } : {}),
   };
 }
 

@@ -56,6 +56,8 @@ function generate(options: ApplicationTemplateOptions) {
       // package.json stays valid JSON as a template too: free text goes in escaped, between the quotes.
       jsonText: (value: string) => JSON.stringify(value).slice(1, -1),
       version: testedVersion,
+      // @nestjs/schematics (the default collection: `nest g controller` and the rest) ships with the CLI's major.
+      sameMajor: (name: string) => `^${/\d+/.exec(testedVersion(name))?.[0]}.0.0`,
     }),
     move(options.directory),
   ]);

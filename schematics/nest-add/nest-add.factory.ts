@@ -2,8 +2,9 @@ import type { Rule, SchematicContext, Source, Tree } from '@angular-devkit/schem
 import { posix } from 'node:path';
 import { JsonFile } from '../utils/json-file.js';
 import { ownManifest, supportedRange } from '../utils/own-manifest.js';
-import { apply, chain, forEach, MergeStrategy, mergeWith, move, nodePackageInstallTask, template, url } from '../utils/toolchain.js';
+import { apply, chain, forEach, MergeStrategy, mergeWith, move, nodePackageInstallTask, SchematicsException, template, url } from '../utils/toolchain.js';
 import { TypeScriptFile } from '../utils/typescript-file.js';
+import { type E2eExampleUpdate, updateE2eExample } from './e2e-example.update.js';
 import type { NestAddOptions } from './nest-add.schema.js';
 
 const CONFIG_FILE = 'zero-trust.config.ts';
@@ -13,12 +14,23 @@ const DEPENDENCIES = ['nestjs-zero-trust', '@nestjs/passport', '@nestjs/throttle
 
 interface NestAddContext {
   sourceRoot: string;
-  modulePath: string;
+  /** `--module`, relative to sourceRoot; unset: found from main.ts. */
+  module?: string;
   configPath: string;
   /** The app's folder: where `.env.example` goes. */
   root: string;
   authorization: 'report' | 'strict';
   skipInstall: boolean;
+  /** Key prefix in a shared store (Redis): the app's package name, so two apps on one Redis keep apart. */
+  prefix: string;
+}
+
+/** `<package name>:` (a scope's `@` and `/` dropped), else `zt:`. */
+function storePrefix(tree: Tree, root: string): string {
+  const path = packageJsonOf(tree, root);
+  const name = tree.exists(path) ? new JsonFile(tree, path).get(['name']) : undefined;
+  const plain = typeof name === 'string' ? name.replace(/^@/, '').replace(/[^A-Za-z0-9._-]+/g, '-') : '';
+  return plain ? `${plain}:` : 'zt:';
 }
 
 /**
@@ -28,16 +40,25 @@ interface NestAddContext {
  */
 export function nestAdd(raw: NestAddOptions): Rule {
   const options = normalize(raw);
+  let e2e: E2eExampleUpdate = 'missing';
+  let keptConfiguration = false;
   return chain([
     addModuleImport(options),
-    createMissing(configuration(options)),
+    (tree: Tree) => {
+      keptConfiguration = tree.exists(options.configPath);
+      options.prefix = storePrefix(tree, options.root);
+    },
+    () => createMissing(configuration(options)),
     appendEnvironment(options),
+    (tree: Tree) => {
+      e2e = updateE2eExample(tree, posix.join(options.root, 'test/app.e2e-spec.ts'));
+    },
     (tree: Tree, context: SchematicContext) => {
       const manifest = packageJsonOf(tree, options.root);
       addDependencies(tree, manifest, context);
       if (!options.skipInstall) context.addTask(nodePackageInstallTask({ workingDirectory: posix.dirname(manifest) }));
     },
-    explain(options),
+    (tree: Tree, context: SchematicContext) => explain(options, { e2e, keptConfiguration }, context),
   ]);
 }
 
@@ -45,32 +66,76 @@ function normalize(options: NestAddOptions): NestAddContext {
   const sourceRoot = posix.normalize(options.sourceRoot || 'src').replace(/\/+$/, '') || '.';
   return {
     sourceRoot,
-    modulePath: posix.join(sourceRoot, options.module || 'app.module.ts'),
+    module: options.module || undefined,
     configPath: posix.join(sourceRoot, CONFIG_FILE),
     root: posix.dirname(sourceRoot),
     authorization: options.authorization === 'strict' ? 'strict' : 'report',
     skipInstall: options.skipInstall === true,
+    prefix: 'zt:',
   };
+}
+
+const ENTRY = 'ZeroTrustModule.forRootAsync({ useFactory: () => zeroTrustOptions() })';
+
+/**
+ * The root module: `--module` when given, else the class `main.ts` hands to `NestFactory.create()` (in
+ * the file it imports it from), else `app.module.ts`. Guessing the first @Module class of a file once
+ * patched a helper module and left the app itself unprotected.
+ */
+function rootModule(tree: Tree, options: NestAddContext): { path: string; className?: string } {
+  if (options.module) return { path: posix.join(options.sourceRoot, options.module) };
+  const main = posix.join(options.sourceRoot, 'main.ts');
+  const fallback = { path: posix.join(options.sourceRoot, 'app.module.ts') };
+  if (!tree.exists(main)) return fallback;
+  const bootstrapped = new TypeScriptFile(tree, main).bootstrappedModule();
+  if (!bootstrapped) return fallback;
+  if (!bootstrapped.specifier) {
+    // Declared in main.ts itself, or a parameter (`create(module)`): main.ts does not tell which then.
+    const local = new TypeScriptFile(tree, main).moduleClassNames().includes(bootstrapped.name);
+    return local ? { path: main, className: bootstrapped.name } : fallback;
+  }
+  if (!bootstrapped.specifier.startsWith('.')) return fallback;
+  const base = posix.join(options.sourceRoot, bootstrapped.specifier).replace(/\.[cm]?js$/, '');
+  const path = [`${base}.ts`, `${base}/index.ts`].find((candidate) => tree.exists(candidate));
+  return path ? { path, className: bootstrapped.name } : fallback;
 }
 
 function addModuleImport(options: NestAddContext): Rule {
   return (tree: Tree, context: SchematicContext) => {
-    const module = new TypeScriptFile(tree, options.modulePath, `Cannot find ${options.modulePath}. Pass --sourceRoot (and --module) to point at the root module.`);
+    const root = rootModule(tree, options);
+    const module = new TypeScriptFile(tree, root.path, `Cannot find ${root.path}. Pass --sourceRoot (and --module) to point at the root module.`);
     if (module.importedNames().has('ZeroTrustModule')) {
-      context.logger.info(`${options.modulePath} already imports ZeroTrustModule: left as it is.`);
+      context.logger.info(`${root.path} already imports ZeroTrustModule: left as it is.`);
       return;
     }
     // An app made by CLI 12 is ESM with `.js` import suffixes: follow the module's own imports, else package.json's "type".
     const esm = module.relativeImportsUseJs() ?? isEsmPackage(tree, options.root);
-    const configModule = `./${posix.relative(posix.dirname(options.modulePath), options.configPath).replace(/\.ts$/, esm ? '.js' : '')}`;
+    const relative = posix.relative(posix.dirname(root.path), options.configPath).replace(/\.ts$/, esm ? '.js' : '');
+    const configModule = relative.startsWith('.') ? relative : `./${relative}`;
+    const before = tree.readText(root.path);
+    try {
+      module.addModuleImport(ENTRY, { first: true, className: root.className });
+    } catch (error) {
+      // Refused: the tree is put back and the whole schematic stops, so nothing at all is written.
+      tree.overwrite(root.path, before);
+      throw new SchematicsException(
+        [
+          (error as Error).message,
+          `Nothing was written: add ZeroTrustModule to the root module by hand, first in its @Module imports:`,
+          `  import { ZeroTrustModule } from 'nestjs-zero-trust';`,
+          `  import { zeroTrustOptions } from '${configModule}';`,
+          `  imports: [${ENTRY}, ...]`,
+          `then run \`nest add nestjs-zero-trust\` again: it sees ZeroTrustModule imported and writes the rest (${options.configPath}, .env.example, package.json).`,
+        ].join('\n'),
+      );
+    }
     module.addNamedImport('ZeroTrustModule', 'nestjs-zero-trust');
     module.addNamedImport('zeroTrustOptions', configModule);
-    module.addModuleImport('ZeroTrustModule.forRootAsync({ useFactory: () => zeroTrustOptions() })', { first: true });
   };
 }
 
 function configuration(options: NestAddContext): Source {
-  return apply(url('./files/config'), [template({ authorization: options.authorization }), move(options.sourceRoot)]);
+  return apply(url('./files/config'), [template({ authorization: options.authorization, prefix: options.prefix }), move(options.sourceRoot)]);
 }
 
 /** `.env.example`: created, or given the ZT_* block when it has none of its variables yet. */
@@ -78,7 +143,7 @@ function appendEnvironment(options: NestAddContext): Rule {
   return (tree: Tree) =>
     mergeWith(
       apply(url('./files/env'), [
-        template({ authorization: options.authorization, configPath: options.configPath, dot: '.' }),
+        template({ authorization: options.authorization, configPath: options.configPath, prefix: options.prefix, dot: '.' }),
         move(options.root),
         forEach((entry) => {
           const current = tree.read(entry.path);
@@ -140,7 +205,8 @@ function addDependencies(tree: Tree, path: string, context: SchematicContext): v
     manifest.set(['dependencies', name], rangeFor(name, nestMajor));
     added.push(name);
   }
-  if (added.length) context.logger.info(`Added to ${path}: ${added.join(', ')}`);
+  // Worded as the change, not as done: under --dry-run nothing is written, and the log must not say it was.
+  if (added.length) context.logger.info(`Dependencies for ${path}: ${added.join(', ')}.`);
 }
 
 /** The app's package.json: in its folder, or (a monorepo) the nearest one above it. */
@@ -158,16 +224,21 @@ function isEsmPackage(tree: Tree, root: string): boolean {
   return tree.exists(path) && new JsonFile(tree, path).get(['type']) === 'module';
 }
 
-function explain(options: NestAddContext): Rule {
-  return (_tree: Tree, context: SchematicContext) => {
-    context.logger.info(
-      [
-        `${ownManifest().name}: every route now needs a valid access token unless marked @Public().`,
-        `Configure it in ${options.configPath} (issuer, audience, keys from ZT_* variables; see .env.example).`,
-        'Without ZT_JWT_PRIVATE_KEY it runs on an ephemeral key in development and refuses to start in production.',
-        'At the first boot it lists the routes that declare no authorization rule: give each @Authenticated(),',
-        '@Scopes(), @OwnsResource() or @Public(), then set ZT_AUTHORIZATION=strict.',
-      ].join('\n'),
-    );
-  };
+function explain(options: NestAddContext, done: { e2e: E2eExampleUpdate; keptConfiguration: boolean }, context: SchematicContext): void {
+  const e2e = posix.join(options.root, 'test/app.e2e-spec.ts');
+  const lines = [
+    `${ownManifest().name}: every route now needs a valid access token unless marked @Public().`,
+    `Configure it in ${options.configPath} (issuer, audience, keys from ZT_* variables; see .env.example).`,
+    'Without ZT_JWT_PRIVATE_KEY it runs on an ephemeral key in development and refuses to start in production.',
+    options.authorization === 'strict'
+      ? 'Authorization mode strict: the app refuses to start while a route declares no rule (@Authenticated(), @Scopes(), @OwnsResource() or @Public()).'
+      : 'At the first boot it lists the routes that declare no authorization rule: give each @Authenticated(),\n@Scopes(), @OwnsResource() or @Public(), then set ZT_AUTHORIZATION=strict.',
+  ];
+  if (done.keptConfiguration && options.authorization === 'strict') {
+    lines.push(`${options.configPath} was already there and is kept as it is: its own default mode applies; set ZT_AUTHORIZATION=strict in the environment.`);
+  }
+  if (done.e2e === 'updated') lines.push(`${e2e} sends a token minted with mintTestToken(app, { subject }) (from nestjs-zero-trust).`);
+  if (done.e2e === 'unrecognised') lines.push(`${e2e}: routes need a token now; mint one with mintTestToken(app, { subject }) from nestjs-zero-trust.`);
+  lines.push('Then see the posture of the app, graded, with a fix per finding: npm run build && npx nestjs-zero-trust doctor');
+  context.logger.info(lines.join('\n'));
 }

@@ -12,11 +12,19 @@ import type { RoleMigrationOptions } from './role-migration.schema.js';
  */
 export function roleMigration(options: RoleMigrationOptions): Rule {
   return (tree: Tree, context: SchematicContext) => {
+    const ownerRole = options.ownerRole || (options.name ? `${options.name}_owner` : undefined);
+    const runtimeRole = options.runtimeRole || (options.name ? `${options.name}_app` : undefined);
+    if (!ownerRole || !runtimeRole) {
+      throw new SchematicsException(
+        'Name the roles: `nest g -c nestjs-zero-trust role-migration <name>` writes <name>_owner and <name>_app ' +
+          '(for other names, row-level security and append-only tables: npx nestjs-zero-trust-role-migration --help).',
+      );
+    }
     let file: ReturnType<typeof renderRoleMigration>;
     try {
       file = renderRoleMigration({
-        ownerRole: options.ownerRole,
-        runtimeRole: options.runtimeRole,
+        ownerRole,
+        runtimeRole,
         rowLevelSecurity: options.rls,
         appendOnly: options.appendOnly,
         runtimePasswordEnv: options.passwordEnv,
@@ -27,6 +35,6 @@ export function roleMigration(options: RoleMigrationOptions): Rule {
     const path = posix.join(options.path || 'src/migrations', file.fileName);
     if (tree.exists(path)) throw new SchematicsException(`${path} already exists.`);
     tree.create(path, file.source);
-    context.logger.info(`${file.className}: add it to your DataSource's migrations, run migrations as the owner, serve as ${options.runtimeRole}.`);
+    context.logger.info(`${file.className}: add it to your DataSource's migrations, run migrations as the owner, serve as ${runtimeRole}.`);
   };
 }

@@ -11,13 +11,15 @@ import { describe, expect, it } from 'vitest';
 export const LAYERS: readonly (readonly string[])[] = [
   ['core'],
   ['audit'],
-  ['http', 'validation', 'mfa', 'store'],
+  ['http', 'validation', 'mfa', 'store', 'graphql', 'integrations'],
   ['auth'],
   ['database'],
   ['sessions'],
-  ['throttle', 'monitoring'],
+  ['throttle', 'monitoring', 'clients', 'websockets'],
   ['accounts'],
+  ['lifecycle'],
   ['authz'],
+  ['doctor'],
   ['cli', 'testing'],
 ];
 

@@ -126,7 +126,7 @@ describe.each(PLATFORMS)('13.4: recent authentication for account changes (%s)',
 
   it('13.4: operator recovery path: users:admin resets a user who lost everything; their sessions end; they enrol again', async () => {
     const admin = await mfaUser(http, email());
-    await db.query(`UPDATE users SET scopes = '{users:admin}' WHERE email = $1`, [admin.email]);
+    await asOwner(app, `UPDATE users SET scopes = '{users:admin}' WHERE email = $1`, [admin.email]);
     const operator = await login(admin.email, totpCode(admin.secret, totpStep() + 1));
     const user = await mfaUser(http, email());
     const userSession = await login(user.email, user.recoveryCodes[0]);

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode, totpStep } from '../../lib/mfa/totp.js';
 import { createSampleApp } from '../../sample/src/app.factory.js';
 import { mfaUser } from '../sessions/sample-accounts.js';
+import { asOwner } from '../support/sample-database.js';
 import { PLATFORMS } from '../support/test-app.js';
 
 process.env.ZT_DB = 'memory';
@@ -52,7 +53,8 @@ describe.each(PLATFORMS)('13.3: one-time recovery codes (%s)', (platform) => {
     const user = await mfaUser(http, email());
     await loginWith(user.email, user.recoveryCodes[4]).expect(200);
     const [{ id }] = await app.get(DataSource).query('SELECT id FROM users WHERE email = $1', [user.email]);
-    const rows = await app.get(DataSource).query('SELECT code_hash, used_at FROM zt_recovery_codes WHERE subject = $1', [id]);
+    // Read as an operator: the app's role sees a subject's codes only under that subject's signed identity.
+    const rows = await asOwner<{ code_hash: string; used_at: Date | null }>(app, 'SELECT code_hash, used_at FROM zt_recovery_codes WHERE subject = $1', [id]);
     expect(rows).toHaveLength(10);
     expect(rows.filter((row: { used_at: Date | null }) => row.used_at !== null)).toHaveLength(1);
     const stored = JSON.stringify(rows);

@@ -11,7 +11,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode, totpStep } from '../../lib/mfa/totp.js';
 import { createSampleApp } from '../../sample/src/app.factory.js';
-import { auditEvents } from '../support/sample-database.js';
+import { asOwner, auditEvents } from '../support/sample-database.js';
 import { PLATFORMS } from '../support/test-app.js';
 
 process.env.ZT_DB = 'memory';
@@ -30,7 +30,7 @@ describe.each(PLATFORMS)('13.5: grants are read again, and a change reaches live
   async function user(scopes: string[] = []) {
     const email = `grants${++counter}-${platform}@example.com`;
     await http.post('/auth/register').set(json).send({ email, password: PASSWORD }).expect(201);
-    await db.query('UPDATE users SET scopes = $2 WHERE email = $1', [email, scopes]);
+    await asOwner(app, 'UPDATE users SET scopes = $2 WHERE email = $1', [email, scopes]);
     const [{ id }] = await db.query('SELECT id FROM users WHERE email = $1', [email]);
     return { email, id: id as string };
   }
@@ -60,7 +60,7 @@ describe.each(PLATFORMS)('13.5: grants are read again, and a change reaches live
     const session = await login(admin.email);
     expect(scopesOf(session.accessToken)).toContain('notes:admin');
     await http.get(`/notes/${note.id}`).set(bearer(session.accessToken)).expect(200);
-    await db.query(`UPDATE users SET scopes = '{}' WHERE id = $1`, [admin.id]);
+    await asOwner(app, `UPDATE users SET scopes = '{}' WHERE id = $1`, [admin.id]);
     const refreshed = (await refresh(session.refreshToken).expect(200)).body;
     expect(scopesOf(refreshed.accessToken)).not.toContain('notes:admin');
     await http.get(`/notes/${note.id}`).set(bearer(refreshed.accessToken)).expect(404);
@@ -96,7 +96,7 @@ describe.each(PLATFORMS)('13.5: grants are read again, and a change reaches live
   it('13.5: a disabled user cannot refresh: the grants port answers nothing and the session is revoked', async () => {
     const target = await user(['audit:read']);
     const session = await login(target.email);
-    await db.query('UPDATE users SET disabled_at = now() WHERE id = $1', [target.id]);
+    await asOwner(app, 'UPDATE users SET disabled_at = now() WHERE id = $1', [target.id]);
     await refresh(session.refreshToken).expect(401);
     expect(await app.get(SessionService).isActive(session.sessionId, { subject: target.id, issuer: 'http://localhost:3000', claims: {} })).toBe(false);
     await http.get('/notes').set(bearer(session.accessToken)).expect(401);

@@ -60,35 +60,65 @@ describe('BufferedAuditSink', () => {
     const blocked = new Promise<void>((resolve) => (release = resolve));
     const written: AuditEvent[] = [];
     const sink = new BufferedAuditSink({ writeBatch: async (events) => { await blocked; written.push(...events); } }, { maxQueue: 20, batchSize: 5, flushInterval: 60 });
-    const errors: string[] = [];
-    const spy = Logger.prototype.error;
-    Logger.prototype.error = function (message: unknown) { errors.push(String(message)); };
+    const warnings: string[] = [];
+    const spy = Logger.prototype.warn;
+    Logger.prototype.warn = function (message: unknown) { warnings.push(String(message)); };
     const { app } = await createProbeApp('express', { auditSinks: [sink] });
     try {
       const token = app.get(TokenService).issueAccessToken({ subject: 'u1' }).accessToken;
       // The sink's writer never returns while these run: every request must still be answered.
       for (let i = 0; i < 60; i++) await request(app.getHttpServer()).get('/me').set('Authorization', `Bearer ${token}`).expect(200);
       const during = sink.stats();
-      expect(during.queued).toBeLessThanOrEqual(20);
-      expect(during.dropped).toBe(60 - 5 - during.queued);
+      // The batch being written stays queued until the store took it.
+      expect(during.queued).toBe(20);
+      expect(during.dropped).toBe(60 - during.queued);
       release();
       await sink.close();
       expect(sink.stats()).toMatchObject({ queued: 0, written: 60 - during.dropped, dropped: during.dropped, failed: 0 });
       expect(written).toHaveLength(60 - during.dropped);
-      expect(errors.join('\n')).toMatch(new RegExp(`audit events lost so far: ${during.dropped} dropped`));
+      // One line for the incident, not one per event: the first drop, then the count of the rest.
+      const lines = warnings.filter((line) => line.includes('audit events dropped: the queue is full'));
+      expect(lines.length).toBeLessThanOrEqual(2);
+      expect(lines.join('\n')).toMatch(new RegExp(`×${during.dropped - 1} in the last 10 s, ${during.dropped} in all|×${during.dropped}$`));
     } finally {
-      Logger.prototype.error = spy;
+      Logger.prototype.warn = spy;
+      release();
       await app.close();
     }
   });
 
-  it('counts a failed batch and keeps going', async () => {
+  it('counts a batch given up after its retries and keeps going', async () => {
     let calls = 0;
-    const sink = new BufferedAuditSink({ writeBatch: async () => { if (calls++ === 0) throw new Error('database down'); } }, { batchSize: 2, flushInterval: 60 });
+    const sink = new BufferedAuditSink({ writeBatch: async () => { if (calls++ === 0) throw new Error('database down'); } }, { batchSize: 2, flushInterval: 60, retries: 0 });
     const event = { type: 'auth.success', outcome: 'success', time: new Date().toISOString() } as AuditEvent;
     for (let i = 0; i < 4; i++) sink.write(event);
     await sink.close();
-    expect(sink.stats()).toMatchObject({ written: 2, failed: 2, dropped: 0 });
+    expect(sink.stats()).toMatchObject({ written: 2, failed: 2, dropped: 0, retried: 0 });
+  });
+
+  it('15.6: refuses a misspelled or mistyped sink option instead of running without its spill file', () => {
+    const writer = { writeBatch: async () => undefined };
+    expect(() => new BufferedAuditSink(writer, { spillDirectroy: '/var/spill' } as never)).toThrow(/Did you mean "spillDirectory"\?/);
+    expect(() => new BufferedAuditSink(writer, { spillDirectory: true } as never)).toThrow(/spillDirectory must be false or a directory path/);
+    expect(() => new BufferedAuditSink(writer, { retries: -1 })).toThrow(/retries must be a whole number/);
+  });
+
+  it('15.6: retries a failed batch with backoff before anything is lost, and gives each event one id', async () => {
+    const batches: AuditEvent[][] = [];
+    let failures = 2;
+    const sink = new BufferedAuditSink(
+      { writeBatch: async (events) => { batches.push(events); if (failures-- > 0) throw new Error('database blip'); } },
+      { batchSize: 10, flushInterval: 0.01, retries: 3, retryDelay: 0.01 },
+    );
+    for (let i = 0; i < 10; i++) sink.write({ type: 'auth.failure', outcome: 'failure', reason: `r${i}`, time: new Date().toISOString() });
+    const deadline = Date.now() + 5000;
+    while (sink.stats().written < 10 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await sink.close();
+    expect(sink.stats()).toMatchObject({ written: 10, retried: 20, failed: 0, dropped: 0, spilled: 0 });
+    // The same events, with the same ids, each time: what makes a retried write idempotent.
+    expect(batches).toHaveLength(3);
+    expect(new Set(batches.flat().map((event) => event.id)).size).toBe(10);
+    expect(batches[2].map((event) => event.id)).toEqual(batches[0].map((event) => event.id));
   });
 });
 

@@ -2,10 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { packedTarball } from './built-package.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const run = (command: string, args: string[], cwd: string) =>
   execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'test' } });
 
@@ -60,7 +59,6 @@ describe('CommonJS consumers', () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('the packed package loads and works under Jest in a CommonJS Nest 11 app', () => {
-    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root)) as Array<{ filename: string }>;
     const app = join(work, 'cjs-app');
     mkdirSync(join(app, 'test'), { recursive: true });
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'cjs-app', private: true, type: 'commonjs', jest: { testEnvironment: 'node', testRegex: '\\.e2e-spec\\.js$' } }));
@@ -69,7 +67,7 @@ describe('CommonJS consumers', () => {
       'npm',
       [
         'install', '--no-audit', '--no-fund', '--loglevel=error',
-        join(work, packed[0].filename),
+        packedTarball(),
         '@nestjs/common@^11', '@nestjs/core@^11', '@nestjs/platform-express@^11', '@nestjs/testing@^11', '@nestjs/passport@^11',
         '@nestjs/throttler@^6', 'passport@^0.7', 'class-validator@^0.14', 'class-transformer@^0.5', 'reflect-metadata@^0.2', 'rxjs@^7',
         'jest@^30', 'supertest@^7',
@@ -81,5 +79,5 @@ describe('CommonJS consumers', () => {
     expect(output, output).not.toMatch(/Must use import to load ES Module/);
     expect(jest.status, output).toBe(0);
     expect(output).toMatch(/Tests:\s+2 passed, 2 total/);
-  }, 240_000);
+  }, 900_000);
 });

@@ -1,4 +1,5 @@
 import type { UnitTestTree } from '@angular-devkit/schematics/testing/index.js';
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { contents, runner } from './support.js';
 import { typecheck } from './typecheck.js';
@@ -18,9 +19,29 @@ const CONFIGURATION = [
   'ZT_JWT_PREVIOUS_KID',
   'ZT_JWT_PREVIOUS_PUBLIC_KEY',
   'ZT_JWT_PRIVATE_KEY',
+  'ZT_MAIL_FROM',
   'ZT_MFA_ENCRYPTION_KEY',
+  'ZT_PASSWORD_PEPPER',
+  'ZT_POW_HMAC_KEY',
+  'ZT_PUBLIC_URL',
   'ZT_RLS_IDENTITY_KEY',
+  'ZT_SMTP_REQUIRE_TLS',
+  'ZT_SMTP_URL',
   'ZT_TRUST_PROXY',
+];
+
+/** Files the generated project shares with the sample word for word (its account lifecycle, issue 20). */
+const SAME_AS_SAMPLE = [
+  'src/account/account.controller.ts',
+  'src/account/account.dto.ts',
+  'src/account/account.module.ts',
+  'src/account/account.service.ts',
+  'src/account/passkey.controller.ts',
+  'src/account/passkey.dto.ts',
+  'src/account/users-account.registry.ts',
+  'src/account/verified-users.directory.ts',
+  'src/auth/auth.controller.ts',
+  'src/database/1732000320000-account-lifecycle.migration.ts',
 ];
 
 describe('application', () => {
@@ -52,6 +73,13 @@ describe('application', () => {
       expect(tree.files, file).toContain(file);
     }
     expect(tree.files.every((file) => file.startsWith('/my-api/'))).toBe(true);
+  });
+
+  it("keeps @nestjs/schematics as the project's default collection, so `nest g controller` and the rest still work", () => {
+    expect(JSON.parse(files.get('/my-api/nest-cli.json')!).collection).toBe('@nestjs/schematics');
+    const manifest = JSON.parse(files.get('/my-api/package.json')!);
+    const cli = /\d+/.exec(manifest.devDependencies['@nestjs/cli'])![0];
+    expect(manifest.devDependencies['@nestjs/schematics']).toBe(`^${cli}.0.0`);
   });
 
   it('renders its templates: no placeholder left in a path or a file', () => {
@@ -104,6 +132,22 @@ describe('application', () => {
     expect(env).toMatch(/^ZT_JWT_PRIVATE_KEY=$/m);
   });
 
+  it('has the account lifecycle of the sample: registration, verification, reset and passkeys, the same files', () => {
+    for (const file of SAME_AS_SAMPLE) expect(files.get(`/my-api/${file}`), file).toBe(readFileSync(new URL(`../../sample/${file}`, import.meta.url), 'utf8'));
+    expect(files.get('/my-api/src/app.module.ts')).toContain('    AccountModule,\n    AdminModule,\n');
+    const config = files.get('/my-api/src/zero-trust.config.ts')!;
+    expect(config).toContain('lifecycle: accountLifecycle(env)');
+    expect(config).toContain('accounts: { directory: VerifiedUsersDirectory');
+    expect(files.get('/my-api/src/account/account-lifecycle.config.ts')).toContain("rpName: 'my-api'");
+    const migrations = files.get('/my-api/src/database/database.options.ts')!;
+    expect(migrations.indexOf('  ZeroTrustLifecycle1732000130000,\n  AccountLifecycle1732000320000,\n];')).toBeGreaterThan(migrations.indexOf('  UserCredentials1732000310000,'));
+    const manifest = JSON.parse(files.get('/my-api/package.json')!);
+    for (const name of ['altcha-lib', '@zxcvbn-ts/core', '@zxcvbn-ts/language-common', '@simplewebauthn/server', 'nodemailer']) expect(manifest.dependencies[name], name).toMatch(/^[\^~]?\d/);
+    const security = files.get('/my-api/test/security.e2e-spec.ts')!;
+    expect(security).toContain('answers a new and a taken address alike at registration');
+    expect(security).toContain('accepts a password-reset link once');
+  });
+
   it('configures the module with the second-based option names', () => {
     const config = files.get('/my-api/src/zero-trust.config.ts')!;
     expect(config).toContain('throttle: { auth: { limit: 10, window: 60 } }');
@@ -111,7 +155,8 @@ describe('application', () => {
     // The sign-in flow uses SessionService, which needs the option; refreshes read the grants from the users table.
     expect(config).toContain('sessions: { grants: UsersService }');
     // Sign-in, MFA and recent authentication come from the library, TOTP secrets encrypted with a configured key.
-    expect(config).toContain("accounts: { directory: UsersService, totpEncryptionKey: secretFrom(env, 'ZT_MFA_ENCRYPTION_KEY') }");
+    // Sign-in goes through VerifiedUsersDirectory (UsersService, where an unverified address answers like a disabled account).
+    expect(config).toContain("accounts: { directory: VerifiedUsersDirectory, totpEncryptionKey: secretFrom(env, 'ZT_MFA_ENCRYPTION_KEY') }");
     expect(config).not.toMatch(/windowMs|blockMs|revocationCacheMs|redisKeyPrefix|\bredis:/);
   });
 

@@ -130,4 +130,42 @@ describe('nest-add on an app made by @nestjs/schematics (what `nest new` generat
     const tree = await nestNewApp();
     await expect(runner.runSchematic('nest-add', { sourceRoot: 'lib', skipInstall: true }, tree)).rejects.toThrow(/Cannot find lib\/app\.module\.ts\. Pass --sourceRoot/);
   });
+
+  it("teaches the app's e2e example to send a token minted with mintTestToken (its GET / would get 401 otherwise)", () => {
+    const spec = added.readContent('/test/app.e2e-spec.ts');
+    expect(spec).toContain("import { mintTestToken } from 'nestjs-zero-trust';");
+    expect(spec).toMatch(/let app: INestApplication<App>;\n.*\n  let token: string;/);
+    expect(spec).toContain("await app.init();\n    token = await mintTestToken(app, { subject: 'e2e-user' });");
+    expect(spec).toContain(".get('/').set('Authorization', `Bearer ${token}`)");
+  });
+
+  it('leaves an e2e file it does not recognise as it is, and says what to add', async () => {
+    const tree = await nestNewApp();
+    tree.overwrite('/test/app.e2e-spec.ts', "it('works', () => expect(1).toBe(1));\n");
+    const logs: string[] = [];
+    const subscription = runner.logger.subscribe((entry) => logs.push(entry.message));
+    const result = await runner.runSchematic('nest-add', { skipInstall: true }, tree);
+    subscription.unsubscribe();
+    expect(result.readContent('/test/app.e2e-spec.ts')).toBe("it('works', () => expect(1).toBe(1));\n");
+    expect(logs.join('\n')).toContain('test/app.e2e-spec.ts: routes need a token now; mint one with mintTestToken(app, { subject })');
+  });
+
+  it('gives the store a key prefix of its own (the package name), so apps sharing a Redis do not share counters', () => {
+    const config = added.readContent('/src/zero-trust.config.ts');
+    expect(config).toContain("storeKeyPrefix: env.ZT_REDIS_PREFIX ?? 'demo:'");
+    expect(added.readContent('/.env.example')).toMatch(/^ZT_REDIS_PREFIX=demo:$/m);
+  });
+
+  it('says nothing was added when it only describes the change (--dry-run writes nothing), and speaks of strict mode in strict mode', async () => {
+    const logs: string[] = [];
+    const subscription = runner.logger.subscribe((entry) => logs.push(entry.message));
+    await runner.runSchematic('nest-add', { skipInstall: true, authorization: 'strict' }, await nestNewApp());
+    subscription.unsubscribe();
+    const text = logs.join('\n');
+    expect(text).not.toMatch(/\bAdded to\b/);
+    expect(text).toContain('Dependencies for package.json: nestjs-zero-trust');
+    expect(text).toContain('Authorization mode strict');
+    expect(text).not.toContain('then set ZT_AUTHORIZATION=strict');
+    expect(text).toContain('npx nestjs-zero-trust doctor');
+  });
 });

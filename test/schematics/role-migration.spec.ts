@@ -16,4 +16,16 @@ describe('role-migration', () => {
     const tree = await nestNewApp();
     await expect(runner.runSchematic('role-migration', { ownerRole: 'x; DROP', runtimeRole: 'y' }, tree)).rejects.toThrow(/plain SQL name/);
   });
+
+  it('takes the role names from the one argument the Nest CLI passes (`nest g … role-migration app`)', async () => {
+    const result = await runner.runSchematic('role-migration', { name: 'app' }, await nestNewApp());
+    const [file] = result.files.filter((path) => path.startsWith('/src/migrations/'));
+    const content = result.readContent(file);
+    expect(content).toContain("ownerRole: 'app_owner'");
+    expect(content).toContain("runtimeRole: 'app_app'");
+  });
+
+  it('says how to name the roles when given none', async () => {
+    await expect(runner.runSchematic('role-migration', {}, await nestNewApp())).rejects.toThrow(/nest g -c nestjs-zero-trust role-migration <name>/);
+  });
 });

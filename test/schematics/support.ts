@@ -1,8 +1,12 @@
 import { SchematicTestRunner, type UnitTestTree } from '@angular-devkit/schematics/testing/index.js';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { builtPackage } from '../package/built-package.js';
 
-/** The built collection (`npm run build`), as `nest` finds it through package.json's "schematics". */
-export const collectionPath = fileURLToPath(new URL('../../dist/schematics/collection.json', import.meta.url));
+/**
+ * The built collection, as `nest` finds it through package.json's "schematics": the package built from
+ * the working tree into a folder of the tests' own (the repository's dist/ belongs to `npm run build`).
+ */
+export const collectionPath = join(builtPackage(), 'dist/schematics/collection.json');
 export const runner = new SchematicTestRunner('nestjs-zero-trust', collectionPath);
 
 /**

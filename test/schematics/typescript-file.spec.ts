@@ -1,7 +1,10 @@
 import { HostTree } from '@angular-devkit/schematics';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JsonFile } from '../../dist/schematics/utils/json-file.js';
-import { TypeScriptFile } from '../../dist/schematics/utils/typescript-file.js';
+import { collectionPath } from './support.js';
+
+const { JsonFile } = (await import(join(dirname(collectionPath), 'utils/json-file.js'))) as typeof import('../../schematics/utils/json-file.js');
+const { TypeScriptFile } = (await import(join(dirname(collectionPath), 'utils/typescript-file.js'))) as typeof import('../../schematics/utils/typescript-file.js');
 
 function treeWith(path: string, content: string): HostTree {
   const tree = new HostTree();

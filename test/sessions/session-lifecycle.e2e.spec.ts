@@ -4,7 +4,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSampleApp } from '../../sample/src/app.factory.js';
-import { auditEvents } from '../support/sample-database.js';
+import { asOwner, auditEvents } from '../support/sample-database.js';
 import { PLATFORMS } from '../support/test-app.js';
 
 process.env.ZT_DB = 'memory';
@@ -171,7 +171,7 @@ describe.each(PLATFORMS)('sessions, refresh rotation, revocation and MFA on the 
     const email = await newUser();
     const victim = await login(email);
     const adminEmail = await newUser();
-    await db.query(`UPDATE users SET scopes = '{users:admin}' WHERE email = $1`, [adminEmail]);
+    await asOwner(app, `UPDATE users SET scopes = '{users:admin}' WHERE email = $1`, [adminEmail]);
     const adminPlain = await login(adminEmail);
     const { secret } = (await http.post('/auth/mfa/enroll').set(bearer(adminPlain.accessToken)).expect(201)).body;
     await http.post('/auth/mfa/confirm').set(bearer(adminPlain.accessToken)).set(json).send({ code: totpCode(secret, totpStep()) }).expect(200);

@@ -10,14 +10,18 @@ export class User {
   @Column({ type: 'varchar', length: 254, unique: true })
   email!: string;
 
-  /** argon2id hash. Never selected unless asked for, and stripped from any response that still holds it. */
+  /**
+   * `zp1$…`: argon2id of HMAC-SHA256(ZT_PASSWORD_PEPPER, password). The app's database role cannot read
+   * it (the database compares a candidate itself) nor store one without the pepper's marker.
+   */
   @Sensitive()
   @Column({ name: 'password_hash', type: 'varchar', length: 255, select: false })
   passwordHash!: string;
 
   /**
    * Granted by an operator (`PUT /admin/users/:id/scopes`, never by the user), copied into access tokens
-   * at login and read again at every refresh.
+   * at login and read again at every refresh. The app's database role cannot write it: the owner's
+   * `zt_users_set_scopes()` does, for an operator's identity, and every change is audited.
    */
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   scopes!: string[];

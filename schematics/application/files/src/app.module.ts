@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { type BufferedAuditSink, ZeroTrustModule } from 'nestjs-zero-trust';
+import { AccountModule } from './account/account.module.js';
 import { AdminModule } from './admin/admin.module.js';
 import { AUDIT_TRAIL, AuditTrailModule } from './audit/audit-trail.module.js';
 import { AuthModule } from './auth/auth.module.js';
@@ -20,6 +21,7 @@ import { zeroTrustOptions } from './zero-trust.config.js';
     }),
     AuthModule,
     NotesModule,
+    AccountModule,
     AdminModule,
   ],
   controllers: [HealthController],

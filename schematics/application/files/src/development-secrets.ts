@@ -11,6 +11,7 @@ export const DEFAULT_PGLITE_DIR = fileURLToPath(new URL('../.data/', import.meta
 const GENERATE: Readonly<Record<string, { bytes: number; command: string }>> = {
   ZT_RLS_IDENTITY_KEY: { bytes: 48, command: 'openssl rand -base64 48' },
   ZT_MFA_ENCRYPTION_KEY: { bytes: 32, command: 'openssl rand -base64 32' },
+  ZT_PASSWORD_PEPPER: { bytes: 32, command: 'openssl rand -base64 32' },
 };
 
 /**

@@ -1,6 +1,8 @@
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { SigningKeyOptions, ZeroTrustModuleOptions } from 'nestjs-zero-trust';
+import { accountLifecycle } from './account/account-lifecycle.config.js';
+import { VerifiedUsersDirectory } from './account/verified-users.directory.js';
 import { secretFrom } from './development-secrets.js';
 import { UsersService } from './users/users.service.js';
 
@@ -42,7 +44,10 @@ export function zeroTrustOptions(env: NodeJS.ProcessEnv = process.env): ZeroTrus
     sessions: { grants: UsersService },
     // Sign-in, second factors (encrypted TOTP secrets, one-time recovery codes) and recent authentication
     // from the library; the users table and argon2id stay the app's (UsersService).
-    accounts: { directory: UsersService, totpEncryptionKey: secretFrom(env, 'ZT_MFA_ENCRYPTION_KEY') },
+    accounts: { directory: VerifiedUsersDirectory, totpEncryptionKey: secretFrom(env, 'ZT_MFA_ENCRYPTION_KEY') },
+    // Registration with proof of work and a verification mail, password reset, passkeys (src/account).
+    // Sign-in sees an account whose address is not verified as disabled (VerifiedUsersDirectory wraps UsersService).
+    lifecycle: accountLifecycle(env),
     // Every route declares who may call it, or the app refuses to start.
     authorization: 'strict',
     // Queries through OwnedRepository run with the caller's signed identity for the tables' row-level-security policies.

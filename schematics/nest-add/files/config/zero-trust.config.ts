@@ -24,5 +24,7 @@ export function zeroTrustOptions(env: NodeJS.ProcessEnv = process.env): ZeroTrus
     trustProxy: !trustProxy ? undefined : /^\d+$/.test(trustProxy) ? Number(trustProxy) : trustProxy.split(',').map((part) => part.trim()),
     // Rate limits, lockouts and session revocations shared by every instance (Redis, needs ioredis); in memory when unset.
     store: env.REDIS_URL || undefined,
+    // Prefix of every key the module writes to that store: apps sharing one Redis must not share counters.
+    storeKeyPrefix: env.ZT_REDIS_PREFIX ?? '<%= prefix %>',
   };
 }

@@ -1,0 +1,2 @@
+/** Metadata key of `@RequireSenderConstraint()`. */
+export const REQUIRE_SENDER_CONSTRAINT_KEY = 'zero-trust:require-sender-constraint';

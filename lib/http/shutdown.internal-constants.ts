@@ -1,0 +1,2 @@
+/** The resolved shutdown options (`ShutdownConfig`). */
+export const SHUTDOWN_CONFIG = Symbol('zero-trust:shutdown-config');
