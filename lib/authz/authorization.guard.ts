@@ -91,15 +91,24 @@ export class AuthorizationGuard implements CanActivate {
       const missingRoles = policy.roleGroups.find((group) => !group.some((role) => principal.roles.includes(role)));
       if (missingRoles) throw new AccessDenied('missing_role', `Roles(${missingRoles.join(', ')})`);
       if (policy.ownership) {
-        // With row-level security, the check opens the request's one transaction; the handler reuses it.
-        // If a later guard or pipe refuses the request, no interceptor ends the transaction: the response's close does.
-        // Other transports have no response to end it on: their lookup runs outside it (with policies on in
-        // the database, a record the app role cannot see is "not found": closed, never open).
-        if (this.database.rowLevelSecurity && context.getType() === 'http') {
+        const ownership = policy.ownership;
+        const check = () => this.checkOwnership(ownership, principal, request.params ?? {});
+        if (!this.database.rowLevelSecurity) {
+          loadedResource.set(requestContext, await check());
+        } else if (context.getType() === 'http') {
+          // HTTP: the check opens the request's one transaction; the handler reuses it. If a later guard or
+          // pipe refuses the request, no interceptor ends the transaction: the response's close does.
           const response = rawResponse(context.switchToHttp().getResponse<object>());
           await RlsContext.enter(requestContext, await this.dataSources.get(), principal, { response });
+          loadedResource.set(requestContext, await check());
+        } else {
+          // Other transports have no response whose close could end a transaction left open for the
+          // handler (a later guard's refusal would leak its connection, and 100 aliased fields 100 of them):
+          // the lookup runs in a short transaction of its own under the caller's identity, ended before the
+          // next guard runs, and the interceptor opens the handler's. The record may change in between; the
+          // handler's queries still see only what the policies let this caller see.
+          loadedResource.set(requestContext, await RlsContext.run(await this.dataSources.get(), principal, check));
         }
-        loadedResource.set(requestContext, await this.checkOwnership(policy.ownership, principal, request.params ?? {}));
       }
       return true;
     } catch (error) {

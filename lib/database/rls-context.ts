@@ -51,7 +51,9 @@ async function open(dataSource: DataSource, principal: ZeroTrustPrincipal): Prom
  *
  * One per request at most: the ownership check opens it (or the handler's interceptor, when no check
  * ran), the handler reuses it, the interceptor commits it before the response is sent; a denial or an
- * error rolls it back.
+ * error rolls it back. A call of another transport (a GraphQL field, a WebSocket or RPC message) has a
+ * context of its own, so parallel fields never share a transaction; with no response whose close could
+ * end one left open, its ownership check runs in `run` and only the interceptor uses `enter`.
  */
 export const RlsContext = {
   /** The current request's transactional EntityManager, once its row-level-security transaction is open. */
@@ -59,7 +61,12 @@ export const RlsContext = {
     const context = RequestContexts.current();
     const settled = context ? settledTransactions.get(context) : undefined;
     if (settled && !settled.ended) return settled.runner.manager;
-    return outsideRequests.getStore()?.manager;
+    // A `run` transaction reaches everything its work triggers in the same async flow, including code
+    // that runs for another caller (an in-process event delivered to another user's subscription, a
+    // listener of another request): it is handed out only where no other principal is current.
+    const outside = outsideRequests.getStore();
+    if (outside && context?.principal && context.principal.ownerId !== outside.subject) return undefined;
+    return outside?.manager;
   },
 
   /**
@@ -113,8 +120,9 @@ export const RlsContext = {
   },
 
   /**
-   * Outside a request (a job, a script): runs `work` in its own transaction carrying the principal's id
-   * and scopes (joins the current one if it is for the same principal).
+   * Outside a request (a job, a script), or for a short piece of a call that must not outlive it (the
+   * ownership check of a GraphQL field or a message): runs `work` in its own transaction carrying the
+   * principal's id and scopes, ended before this returns (joins the current one if it is for the same principal).
    */
   async run<T>(dataSource: DataSource, principal: ZeroTrustPrincipal, work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const current = outsideRequests.getStore();

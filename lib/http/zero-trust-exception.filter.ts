@@ -116,6 +116,9 @@ export class ZeroTrustExceptionFilter implements ExceptionFilter {
     if (dbError?.code === '57014' || dbError?.code === '25P03' || /^(Query read timeout|timeout exceeded when trying to connect|Connection terminated due to connection timeout)$/.test(String(dbError?.message))) {
       return { statusCode: 503, message: 'Service Unavailable', error: 'Service Unavailable' };
     }
+    // A guard that returns false on a message or socket: Nest throws its transport's exception (RpcException,
+    // WsException) with its fixed text, not an HttpException. It is a refusal, not a failure of the server.
+    if (isGuardRefusal(exception)) return { statusCode: 403, message: 'Forbidden resource', error: 'Forbidden' };
     const statusCode = exception instanceof HttpException ? exception.getStatus() : 500;
     const error = STATUS_CODES[statusCode] ?? 'Error';
     if (statusCode >= 500 || !(exception instanceof HttpException)) {
@@ -130,4 +133,14 @@ export class ZeroTrustExceptionFilter implements ExceptionFilter {
         : error;
     return { statusCode, message: safeMessage, error };
   }
+}
+
+/**
+ * Nest's refusal when a guard returns false outside HTTP: `new RpcException('Forbidden resource')` or
+ * `new WsException('Forbidden resource')` (`FORBIDDEN_MESSAGE` of @nestjs/core). Matched by shape and text,
+ * so neither optional transport package is loaded here.
+ */
+function isGuardRefusal(exception: unknown): boolean {
+  const candidate = exception as { getError?: unknown } | undefined;
+  return !(exception instanceof HttpException) && typeof candidate?.getError === 'function' && (candidate.getError as () => unknown).call(exception) === 'Forbidden resource';
 }

@@ -14,7 +14,9 @@ export const webSocketOrigins = (): string[] => (process.env.ZT_WS_ORIGINS ?? 'h
 
 /**
  * `/graphql`: Apollo on Express (with subscriptions over graphql-ws), Mercurius on Fastify (queries and
- * mutations; Mercurius's own subscription server is not enabled, so the subscription is Express-only).
+ * mutations). Mercurius's subscription server (`zeroTrustMercuriusSubscriptions`) is not enabled here: it
+ * runs on @fastify/websocket, which routes every upgrade of the HTTP server through Fastify's router and
+ * answers 404 to the notes gateway's `/notes/live`, so the two cannot share one server.
  */
 @Module({})
 export class NotesGraphqlModule {
