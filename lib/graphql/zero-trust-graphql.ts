@@ -74,6 +74,10 @@ export function maskGraphqlError(formatted: GraphqlErrorLike, error: unknown, pr
 /**
  * Options to spread into `GraphQLModule.forRootAsync({ driver, useFactory: async () => ({ ...await
  * zeroTrustGraphql({ driver: 'apollo' }), autoSchemaFile: true }) })`.
+ *
+ * Subscriptions run on each driver's own WebSocket server, which these options do not reach: add
+ * `zeroTrustGraphqlSubscriptions` (Apollo, graphql-ws) or spread `zeroTrustMercuriusSubscriptions`
+ * (Mercurius) with this result as their third argument.
  */
 export async function zeroTrustGraphql(options: ZeroTrustGraphqlOptions): Promise<Record<string, unknown>> {
   if (options?.driver !== 'apollo' && options?.driver !== 'mercurius') throw new TypeError("zeroTrustGraphql: driver must be 'apollo' or 'mercurius'");

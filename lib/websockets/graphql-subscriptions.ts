@@ -7,10 +7,10 @@ import { bearerToken } from '../auth/bearer-token.js';
 import { Clock } from '../core/clock.js';
 import { ZeroTrustConfigurationError } from '../core/zero-trust-configuration.error.js';
 import { StoreFailurePolicy } from '../store/store-failure.policy.js';
-import { resolveWebSocketOptions, SocketGuardian, type ZeroTrustWebSocketOptions } from './socket-guardian.js';
+import { type ResolvedWebSocketOptions, resolveWebSocketOptions, SocketGuardian, type ZeroTrustWebSocketOptions } from './socket-guardian.js';
 
 /** What `zeroTrustGraphqlSubscriptions` needs of the application: Nest's `ModuleRef` (or the app itself). */
-type ProviderLookup = { get<T = unknown>(token: unknown, options: { strict: false }): T };
+export type ProviderLookup = { get<T = unknown>(token: unknown, options: { strict: false }): T };
 
 /** The part of graphql-ws's connection context read here. */
 type GraphqlWsContext = {
@@ -32,6 +32,40 @@ export interface SubscriptionRequest {
 }
 
 const requests = new WeakMap<object, SubscriptionRequest>();
+
+/**
+ * The request of a connection: the token its init payload gave (`given`), else the upgrade's
+ * Authorization header; the Origin and the client's address from the upgrade. Shared by both drivers.
+ */
+export function subscriptionRequestOf(request: IncomingMessage, given: unknown): SubscriptionRequest {
+  const authorization = typeof given === 'string' ? given : typeof request.headers.authorization === 'string' ? request.headers.authorization : '';
+  return Object.freeze({
+    method: 'SUBSCRIBE',
+    url: request.url ?? '/',
+    headers: Object.freeze({ authorization, ...(typeof request.headers.origin === 'string' ? { origin: request.headers.origin } : {}) }),
+    socket: request.socket,
+  });
+}
+
+/**
+ * The app's `SocketGuardian` for subscription sockets, built at the first connection: the factory that
+ * makes the GraphQL options runs before the module's providers exist.
+ */
+export function lazyGuardian(moduleRef: ProviderLookup, resolved: ResolvedWebSocketOptions): { get(): SocketGuardian; built(): SocketGuardian | undefined } {
+  let guardian: SocketGuardian | undefined;
+  return {
+    get: () =>
+      (guardian ??= new SocketGuardian(
+        resolved,
+        moduleRef.get(AccessTokenVerifier, { strict: false }),
+        moduleRef.get(AuditService, { strict: false }),
+        moduleRef.get(StoreFailurePolicy, { strict: false }),
+        moduleRef.get(Clock, { strict: false }),
+        moduleRef.get<AuthConfig>(AUTH_CONFIG, { strict: false }),
+      )),
+    built: () => guardian,
+  };
+}
 
 type GraphQLErrorLike = { message: string; toJSON?: () => GraphQLErrorLike };
 
@@ -78,35 +112,18 @@ export async function zeroTrustGraphqlSubscriptions(
   const rules = [...graphql.specifiedRules, ...(graphqlOptions.validationRules as typeof graphql.specifiedRules)];
   const format = graphqlOptions.formatError as (formatted: unknown, error: unknown) => unknown;
   const mask = (errors: readonly GraphQLErrorLike[]) => errors.map((error) => format(typeof error.toJSON === 'function' ? error.toJSON() : error, error));
-  // Built at the first connection: the factory that calls this runs before the module's providers exist.
-  let guardian: SocketGuardian | undefined;
-  const guardianOf = (): SocketGuardian =>
-    (guardian ??= new SocketGuardian(
-      resolved,
-      moduleRef.get(AccessTokenVerifier, { strict: false }),
-      moduleRef.get(AuditService, { strict: false }),
-      moduleRef.get(StoreFailurePolicy, { strict: false }),
-      moduleRef.get(Clock, { strict: false }),
-      moduleRef.get<AuthConfig>(AUTH_CONFIG, { strict: false }),
-    ));
+  const guardian = lazyGuardian(moduleRef, resolved);
   return {
     'graphql-ws': {
       ...(path ? { path } : {}),
       // graphql-ws waits this long for connection_init before closing (4408).
       connectionInitWaitTimeout: resolved.authenticationTimeout * 1000,
       onConnect: async (ctx: GraphqlWsContext): Promise<boolean> => {
-        const guard = guardianOf();
+        const guard = guardian.get();
         const { socket, request } = ctx.extra;
         const handshake = await guard.checkHandshake(request);
         if (!handshake.ok) return false;
-        const given = ctx.connectionParams?.Authorization ?? ctx.connectionParams?.authorization;
-        const authorization = typeof given === 'string' ? given : typeof request.headers.authorization === 'string' ? request.headers.authorization : '';
-        const subscriptionRequest: SubscriptionRequest = Object.freeze({
-          method: 'SUBSCRIBE',
-          url: request.url ?? '/',
-          headers: Object.freeze({ authorization, ...(typeof request.headers.origin === 'string' ? { origin: request.headers.origin } : {}) }),
-          socket: request.socket,
-        });
+        const subscriptionRequest = subscriptionRequestOf(request, ctx.connectionParams?.Authorization ?? ctx.connectionParams?.authorization);
         const credentials = bearerToken(subscriptionRequest);
         if (!credentials.token) return false;
         await guard.attach(socket, undefined, credentials.token);
@@ -115,7 +132,7 @@ export async function zeroTrustGraphqlSubscriptions(
         return true;
       },
       onClose: (ctx: GraphqlWsContext) => {
-        guardian?.detach(ctx.extra.socket);
+        guardian.built()?.detach(ctx.extra.socket);
       },
       // Replaces the driver's context (which would hand the resolvers graphql-ws's own object as `req`).
       // A request per operation: passport writes `user`/`authInfo` on it, the headers stay frozen.
