@@ -176,6 +176,10 @@ describe('options are checked at every depth of every feature', () => {
     ['a misspelled external issuer field', { externalIssuers: [{ issuer: 'https://idp', jwksUri: 'https://idp/jwks', audience: 'api', cachettl: 5 }] }, /externalIssuers\[0\].cachettl". Did you mean "cacheTtl"\?/],
     ['an external issuer over plain http', { externalIssuers: [{ issuer: 'https://idp', jwksUri: 'http://idp.example/jwks', audience: 'api' }] }, /jwksUri must be an https URL/],
     ['an unknown claims preset', { externalIssuers: [{ issuer: 'https://idp', jwksUri: 'https://idp/jwks', audience: 'api', claims: 'okta' }] }, /claims must be one of "standard", "auth0", "keycloak", "entra"/],
+    ['a misspelled serviceAudiences', { externalIssuers: [{ issuer: 'https://idp', jwksUri: 'https://idp/jwks', audience: 'api', serviceAudience: ['worker'] }] }, /unknown option "externalIssuers\[0\].serviceAudience". Did you mean "serviceAudiences"\?/],
+    ['serviceAudiences as one string', { externalIssuers: [{ issuer: 'https://idp', jwksUri: 'https://idp/jwks', audience: 'api', serviceAudiences: 'worker' }] }, /externalIssuers\[0\].serviceAudiences must be a list of a non-empty string \(got "worker"\)/],
+    ['an empty service audience', { externalIssuers: [{ issuer: 'https://idp', jwksUri: 'https://idp/jwks', audience: 'api', serviceAudiences: [''] }] }, /externalIssuers\[0\].serviceAudiences\[0\] must be a non-empty string/],
+    ['a service audience that is also a user audience', { externalIssuers: [{ issuer: 'https://idp', jwksUri: 'https://idp/jwks', audience: ['web', 'api'], serviceAudiences: ['api'] }] }, /externalIssuers\[0\].serviceAudiences lists "api", which is also in externalIssuers\[0\].audience/],
     ['requireAccessTokenType as a string', { externalIssuers: [{ issuer: 'https://idp', jwksUri: 'https://idp/jwks', audience: 'api', requireAccessTokenType: 'false' }] }, /requireAccessTokenType must be true or false \(got "false"\)/],
     // sessions
     ['a misspelled session field', { sessions: { idleTimout: 60 } }, /unknown option "sessions.idleTimout". Did you mean "idleTimeout"\?/],

@@ -33,7 +33,10 @@ export interface AuthOptions {
   maxTokenLifetime?: number;
   /** Clock skew allowed on `exp`, `nbf` and `iat`, in seconds. Default 5, at most 60. */
   clockTolerance?: number;
-  /** Identity providers whose access tokens are accepted besides this app's own. Default none. */
+  /**
+   * Identity providers whose access tokens are accepted besides this app's own (and, for one that lists
+   * `serviceAudiences`, its machine clients' tokens as service identities on messages). Default none.
+   */
   externalIssuers?: ExternalIssuerOptions[];
   /**
    * Failed authentications (401s on routes that need a token) allowed per client address (an IPv4

@@ -17,6 +17,14 @@ export interface ExternalIssuerOptions {
   jwksUri: string;
   /** The `aud` its tokens must carry for this API. Required. */
   audience: string | string[];
+  /**
+   * The `aud` this issuer puts in tokens meant for this app's message handlers, e.g. a client-credentials
+   * token of a machine client (`ServiceTokens.verify()`): such a token is a service identity, verified with
+   * this issuer's keys and rules, its `jti` required and counted once. Never one of `audience`, so a user's
+   * token of the issuer is refused on messages and a service token on HTTP routes. Default none: no token
+   * of this issuer is a service identity.
+   */
+  serviceAudiences?: string[];
   /** Default `['RS256', 'ES256']`. */
   algorithms?: ExternalIssuerAlgorithm[];
   /** Require `typ: at+jwt` (RFC 9068). Default true; some providers still send `JWT`. */
@@ -50,6 +58,7 @@ export interface ResolvedExternalIssuer {
   readonly issuer: string;
   readonly jwksUri: string;
   readonly audiences: readonly string[];
+  readonly serviceAudiences: readonly string[];
   readonly algorithms: readonly ExternalIssuerAlgorithm[];
   readonly requireAccessTokenType: boolean;
   readonly claims: ClaimsMapper;
@@ -86,6 +95,7 @@ const externalIssuerSchema = object({
     return uri.protocol === 'https:' || (uri.protocol === 'http:' && LOCAL_HOSTS.has(uri.hostname)) ? uri.toString() : undefined;
   }),
   audience: audienceSchema,
+  serviceAudiences: array(string(), { default: [] }),
   algorithms: array(oneOf<ExternalIssuerAlgorithm>(['RS256', 'ES256', 'EdDSA']), { minItems: 1, default: ['RS256', 'ES256'] }),
   requireAccessTokenType: boolean({ default: true }),
   claims: defaulted(
@@ -115,6 +125,13 @@ export function resolveExternalIssuer(options: unknown, where: string, ownIssuer
   // `<issuer>#<subject>` is an external principal's owner id: an issuer with a `#` could make two of them collide.
   if (resolved.issuer.includes('#')) {
     throw new ZeroTrustConfigurationError(`${where}.issuer must not contain "#" (an issuer identifier has no fragment, OpenID Connect Discovery §3).`);
+  }
+  // One audience for both would make a user's token a service identity and a service token a user's.
+  const shared = resolved.serviceAudiences.find((aud) => resolved.audience.includes(aud));
+  if (shared !== undefined) {
+    throw new ZeroTrustConfigurationError(
+      `${where}.serviceAudiences lists "${shared}", which is also in ${where}.audience: have the provider put another audience in the tokens of its machine clients.`,
+    );
   }
   const { audience, ...rest } = resolved;
   return { ...rest, algorithms: rest.algorithms as ExternalIssuerAlgorithm[], audiences: audience };

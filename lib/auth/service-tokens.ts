@@ -9,6 +9,7 @@ import { AccessTokenRejection } from './access-token-rejection.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import { AUTH_CONFIG } from './auth.internal-constants.js';
 import type { AuthConfig } from './auth.options.js';
+import type { ClaimsMapper } from './principal-claims.js';
 import { type MessageClient, type MessageRecordFactory, ServiceClient, type ServiceTokenRequest } from './service-client.js';
 
 export type { ServiceTokenRequest };
@@ -18,6 +19,11 @@ import { TokenService } from './token.service.js';
 /** Longest life of a service token this app issues, in seconds: one message's journey, not a session. */
 const MAX_SERVICE_TOKEN_TTL = 300;
 const DEFAULT_SERVICE_TOKEN_TTL = 60;
+/**
+ * A service principal's subject is `service:<name>`: never a user's subject, so a service owns none of a
+ * user's records (an external one's owner id is `<issuer>#service:<sub>`, never a user's `<issuer>#<sub>`).
+ */
+const SERVICE_SUBJECT_PREFIX = 'service:';
 
 /**
  * The audience a service token for `audience` carries. Never one of the audiences user tokens are issued
@@ -36,6 +42,16 @@ class NoSessions extends SessionCheck {
   }
 }
 
+/**
+ * A sender-constrained token (`cnf`, RFC 9449 / RFC 8705) on a message: no proof of possession travels
+ * with it, so accepting it would turn a bound token into a bearer one (RFC 9449 §7.2 forbids the downgrade).
+ */
+export class ServiceTokenBound extends AccessTokenRejection {
+  constructor() {
+    super('invalid_token', 'a sender-constrained token cannot be proven on a message');
+  }
+}
+
 /** A service token presented a second time (a captured message replayed). */
 export class ServiceTokenReplayed extends AccessTokenRejection {
   constructor() {
@@ -50,11 +66,18 @@ export class ServiceTokenReplayed extends AccessTokenRejection {
  * for a user's token (issuer, key, algorithm, `typ: at+jwt`, audience, `exp`/`nbf`/`iat`, the lifetime
  * cap), requires a `jti`, and remembers it in the store until the token expires: a captured message
  * replayed, to this instance or another sharing the store, is refused.
+ *
+ * An external issuer's token is a service identity only where that issuer opts in (`serviceAudiences`,
+ * e.g. a machine client's client-credentials token): its keys (JWKS), `typ` and lifetime rules, one of
+ * those audiences and never one of its user audiences, a `jti` counted once, its scope allow-list; the
+ * principal is `service:<sub>`, owner id `<issuer>#service:<sub>`.
  */
 @Injectable()
 export class ServiceTokens {
   private readonly verifier: AccessTokenVerifier;
   private readonly issuers = new Map<string, TokenService>();
+  /** Per issuer, the audiences of its user tokens: a token naming one is never a service identity. */
+  private readonly userAudiences: ReadonlyMap<string, readonly string[]>;
 
   constructor(
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
@@ -63,10 +86,15 @@ export class ServiceTokens {
     private readonly storeFailures: StoreFailurePolicy,
     audit: AuditService,
   ) {
-    // The same verifier, limited to this app's own keys and service audiences, asking no session. An
-    // external issuer's tokens are checked against that issuer's (user) audiences, so none is accepted here.
+    // The same verifier, limited to service audiences, asking no session: this app's own keys with
+    // `<aud>#service`, and each external issuer that opted in with its own keys and rules but only its
+    // `serviceAudiences`. An issuer that did not opt in is unknown here (`wrong_issuer`).
     const audiences = config.audiences.map(serviceAudience);
-    this.verifier = new AccessTokenVerifier({ ...config, audiences, externalIssuers: [] }, new NoSessions(), clock, store, storeFailures, audit);
+    const externalIssuers = config.externalIssuers
+      .filter((external) => external.serviceAudiences.length > 0)
+      .map((external) => ({ ...external, audiences: external.serviceAudiences, claims: asService(external.claims) }));
+    this.userAudiences = new Map([[config.issuer, config.audiences], ...config.externalIssuers.map((external) => [external.issuer, external.audiences] as const)]);
+    this.verifier = new AccessTokenVerifier({ ...config, audiences, externalIssuers }, new NoSessions(), clock, store, storeFailures, audit);
   }
 
   /** A fresh service token (a new `jti`) for one message. */
@@ -81,7 +109,7 @@ export class ServiceTokens {
       issuer = new TokenService({ ...this.config, audiences: [serviceAudience(request.audience)], accessTokenTtl: ttl }, this.clock);
       this.issuers.set(key, issuer);
     }
-    return issuer.issueAccessToken({ subject: `service:${request.service}`, scopes: request.scopes }).accessToken;
+    return issuer.issueAccessToken({ subject: SERVICE_SUBJECT_PREFIX + request.service, scopes: request.scopes }).accessToken;
   }
 
   /** A message client whose every message carries a fresh service token for `identity` (see `ServiceClient`). */
@@ -93,6 +121,14 @@ export class ServiceTokens {
   /** The verified service principal of a message's token; throws `AccessTokenRejection` otherwise. */
   async verify(token: string): Promise<ZeroTrustPrincipal> {
     const principal = await this.verifier.verify(token);
+    // A token that also names a user audience of its issuer was minted for users' routes too (a provider
+    // may list several audiences): it is a user's token, never a service identity.
+    const userAudiences = this.userAudiences.get(principal.issuer) ?? [];
+    const tokenAudiences: unknown[] = Array.isArray(principal.claims.aud) ? principal.claims.aud : [principal.claims.aud];
+    if (tokenAudiences.some((aud) => typeof aud === 'string' && userAudiences.includes(aud))) {
+      throw new AccessTokenRejection('wrong_audience', 'the token names a user audience: it is not a service token');
+    }
+    if (principal.claims.cnf !== undefined) throw new ServiceTokenBound();
     if (!principal.tokenId) throw new AccessTokenRejection('missing_claim', 'a service token needs a jti');
     // Seen for as long as the token could still be accepted (its expiry plus the clock tolerance).
     const liveFor = Math.max(1000, (principal.expiresAt + this.config.clockTolerance) * 1000 - this.clock.now() + 1000);
@@ -108,4 +144,16 @@ export class ServiceTokens {
     if (!first) throw new ServiceTokenReplayed();
     return principal;
   }
+}
+
+/**
+ * An external issuer's mapping, with the subject marked as a service's. No subject gives `''`, not
+ * `undefined`, so the verifier refuses the token instead of falling back to an unmarked `sub`.
+ */
+function asService(mapper: ClaimsMapper): ClaimsMapper {
+  return (claims) => {
+    const mapped = mapper(claims);
+    const subject = mapped.subject ?? claims.sub;
+    return { ...mapped, subject: typeof subject === 'string' && subject !== '' ? SERVICE_SUBJECT_PREFIX + subject : '' };
+  };
 }
