@@ -6,6 +6,7 @@ import { apply, chain, forEach, MergeStrategy, mergeWith, move, nodePackageInsta
 import { TypeScriptFile } from '../utils/typescript-file.js';
 import { type E2eExampleUpdate, updateE2eExample } from './e2e-example.update.js';
 import type { NestAddOptions } from './nest-add.schema.js';
+import { updateWebSocketAdapter, type WebSocketAdapterUpdate } from './websocket-adapter.update.js';
 
 const CONFIG_FILE = 'zero-trust.config.ts';
 
@@ -42,6 +43,7 @@ export function nestAdd(raw: NestAddOptions): Rule {
   const options = normalize(raw);
   let e2e: E2eExampleUpdate = 'missing';
   let keptConfiguration = false;
+  let webSockets: WebSocketAdapterUpdate = 'none';
   return chain([
     addModuleImport(options),
     (tree: Tree) => {
@@ -52,13 +54,14 @@ export function nestAdd(raw: NestAddOptions): Rule {
     appendEnvironment(options),
     (tree: Tree) => {
       e2e = updateE2eExample(tree, posix.join(options.root, 'test/app.e2e-spec.ts'));
+      webSockets = updateWebSocketAdapter(tree, posix.join(options.sourceRoot, 'main.ts'));
     },
     (tree: Tree, context: SchematicContext) => {
       const manifest = packageJsonOf(tree, options.root);
       addDependencies(tree, manifest, context);
       if (!options.skipInstall) context.addTask(nodePackageInstallTask({ workingDirectory: posix.dirname(manifest) }));
     },
-    (tree: Tree, context: SchematicContext) => explain(options, { e2e, keptConfiguration }, context),
+    (tree: Tree, context: SchematicContext) => explain(options, { e2e, keptConfiguration, webSockets }, context),
   ]);
 }
 
@@ -224,7 +227,7 @@ function isEsmPackage(tree: Tree, root: string): boolean {
   return tree.exists(path) && new JsonFile(tree, path).get(['type']) === 'module';
 }
 
-function explain(options: NestAddContext, done: { e2e: E2eExampleUpdate; keptConfiguration: boolean }, context: SchematicContext): void {
+function explain(options: NestAddContext, done: { e2e: E2eExampleUpdate; keptConfiguration: boolean; webSockets: WebSocketAdapterUpdate }, context: SchematicContext): void {
   const e2e = posix.join(options.root, 'test/app.e2e-spec.ts');
   const lines = [
     `${ownManifest().name}: every route now needs a valid access token unless marked @Public().`,
@@ -239,6 +242,12 @@ function explain(options: NestAddContext, done: { e2e: E2eExampleUpdate; keptCon
   }
   if (done.e2e === 'updated') lines.push(`${e2e} sends a token minted with mintTestToken(app, { subject }) (from nestjs-zero-trust).`);
   if (done.e2e === 'unrecognised') lines.push(`${e2e}: routes need a token now; mint one with mintTestToken(app, { subject }) from nestjs-zero-trust.`);
+  const main = posix.join(options.sourceRoot, 'main.ts');
+  if (done.webSockets === 'updated') {
+    lines.push(`${main} uses zeroTrustWebSocketAdapter: sockets present a token (Authorization header, or an \`authenticate\` first message); browsers' origins go in ZT_WS_ORIGINS.`);
+  } else if (done.webSockets === 'kept' || done.webSockets === 'not-async') {
+    lines.push(`${main} sets a WebSocket adapter left as it is: use \`await zeroTrustWebSocketAdapter(app, { library: 'ws', allowedOrigins: [...] })\` from nestjs-zero-trust, or sockets cannot present a token.`);
+  }
   lines.push('Then see the posture of the app, graded, with a fix per finding: npm run build && npx nestjs-zero-trust doctor');
   context.logger.info(lines.join('\n'));
 }
