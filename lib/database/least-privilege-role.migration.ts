@@ -118,7 +118,12 @@ export function LeastPrivilegeRoleMigration(options: LeastPrivilegeOptions): new
 
       const flags = 'NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION';
       await q(`ALTER ROLE ${owner} NOLOGIN ${flags}`);
-      await q(`ALTER ROLE ${runtime} LOGIN ${flags} NOINHERIT PASSWORD ${password ? literal(scramSha256Verifier(password)) : 'NULL'}`);
+      await q(`ALTER ROLE ${runtime} LOGIN ${flags} NOINHERIT`);
+      await queryWithSecret(
+        queryRunner,
+        "the runtime role's password",
+        `ALTER ROLE ${runtime} PASSWORD ${password ? literal(scramSha256Verifier(password)) : 'NULL'}`,
+      );
 
       // What PUBLIC gets by default: creating objects in the schema, temporary tables, connecting, executing new functions.
       await q(`REVOKE CREATE ON SCHEMA ${schema} FROM PUBLIC`);
@@ -150,7 +155,7 @@ export function LeastPrivilegeRoleMigration(options: LeastPrivilegeOptions): new
       await q(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${runtime}`);
       await q(`ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${schema} GRANT USAGE, SELECT ON SEQUENCES TO ${runtime}`);
 
-      if (rls.length > 0) await installIdentity(q, schema, owner, runtime, identityKeyEnv);
+      if (rls.length > 0) await installIdentity(queryRunner, schema, owner, runtime, identityKeyEnv);
       for (const { table, column, adminScope } of rls) {
         const name = `${schema}.${ident(table, 'table')}`;
         // Scalar subqueries: evaluated once per statement (an InitPlan), not once per row.
@@ -231,7 +236,8 @@ export async function refuseRolesOfAnotherDatabase(queryRunner: QueryRunner, own
  * model): owned by the owner role, SECURITY DEFINER with a fixed search_path, the key readable by the
  * owner only; the runtime role may only EXECUTE the functions, which reveal nothing but its own identity.
  */
-async function installIdentity(q: (sql: string) => Promise<unknown>, schema: string, owner: string, runtime: string, keyEnv: string): Promise<void> {
+async function installIdentity(queryRunner: QueryRunner, schema: string, owner: string, runtime: string, keyEnv: string): Promise<void> {
+  const q = (sql: string) => queryRunner.query(sql);
   const key = process.env[keyEnv];
   if (!key || Buffer.byteLength(key, 'utf8') < MIN_IDENTITY_KEY_BYTES) {
     throw new ZeroTrustConfigurationError(
@@ -244,7 +250,7 @@ async function installIdentity(q: (sql: string) => Promise<unknown>, schema: str
   await q(`ALTER TABLE ${table} OWNER TO ${owner}`);
   await q(`REVOKE ALL ON TABLE ${table} FROM PUBLIC, ${runtime}`);
   await q(`DELETE FROM ${table}`);
-  await q(`INSERT INTO ${table} (key) VALUES (convert_to(${literal(key)}, 'UTF8'))`);
+  await queryWithSecret(queryRunner, 'the row-level-security identity key', `INSERT INTO ${table} (key) VALUES (convert_to($1, 'UTF8'))`, [key]);
   await q(`CREATE OR REPLACE FUNCTION ${schema}.zt_identity() RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
     DECLARE
@@ -276,6 +282,33 @@ async function installIdentity(q: (sql: string) => Promise<unknown>, schema: str
     await q(`ALTER FUNCTION ${schema}.${fn} OWNER TO ${owner}`);
     await q(`REVOKE ALL ON FUNCTION ${schema}.${fn} FROM PUBLIC`);
     await q(`GRANT EXECUTE ON FUNCTION ${schema}.${fn} TO ${runtime}`);
+  }
+}
+
+/**
+ * Runs a statement that carries a secret (the runtime role's SCRAM verifier, offline-crackable; the
+ * row-level-security key, which signs any identity) on the query runner's own connection, past TypeORM.
+ * `queryRunner.query` hands every statement and its parameters to the DataSource's logger (printed with
+ * `logging: true`, 'all' or ['query']; a failed one with ['error'], a slow one with
+ * `maxQueryExecutionTime`) and to every subscriber's beforeQuery/afterQuery. So a bind parameter would
+ * not help (the logger prints parameters, and `ALTER ROLE` or a `DO` block takes none anyway), nor would
+ * a `DO`/format() that reads the secret from somewhere a statement of TypeORM's put it.
+ * The connection is the one TypeORM checked out for this runner, a pg client or the PGlite session of
+ * exclusivePGliteDriver: both have `query(sql, params)`, and the statement runs inside the migration's
+ * transaction. A failure is rethrown with PostgreSQL's message and code only: PGlite's errors carry the
+ * statement and its parameters. (The server's own log is the operator's: `log_statement = 'all'` shows
+ * the verifier, as for psql's \password; the plaintext never travels.)
+ */
+async function queryWithSecret(queryRunner: QueryRunner, what: string, sql: string, params?: unknown[]): Promise<void> {
+  const connection = (await queryRunner.connect()) as { query?: (sql: string, params?: unknown[]) => Promise<unknown> } | undefined;
+  if (typeof connection?.query !== 'function') {
+    throw new ZeroTrustConfigurationError('LeastPrivilegeRoleMigration needs a PostgreSQL DataSource (the pg driver, or PGlite through exclusivePGliteDriver).');
+  }
+  try {
+    await connection.query(sql, params);
+  } catch (error) {
+    const { message, code } = error as { message?: string; code?: string };
+    throw Object.assign(new Error(`storing ${what} failed: ${message ?? 'unknown error'}${code ? ` (SQLSTATE ${code})` : ''}`), { code });
   }
 }
 

@@ -2,7 +2,8 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 
 /**
  * A PostgreSQL SCRAM-SHA-256 verifier (RFC 5802/7677) for `ALTER ROLE … PASSWORD`: the server stores
- * exactly this, and the plaintext never travels in SQL, so it cannot end up in query logs.
+ * exactly this, so the plaintext never travels in SQL. The verifier is still a secret (a dictionary
+ * attack on it needs nothing else): the role migration sends it past TypeORM's query log.
  */
 export function scramSha256Verifier(password: string, iterations = 4096, salt = randomBytes(16)): string {
   const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');

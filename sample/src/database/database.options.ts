@@ -6,6 +6,8 @@ import {
   DataDirectoryLock,
   exclusivePGliteDriver,
   durablePGliteStartParams,
+  explainDatabaseError,
+  isTransientDatabaseError,
   ZeroTrustAuditEventId1732000210000,
   ZeroTrustAuditLog1732000200000,
   ZeroTrustMfa1732000120000,
@@ -58,7 +60,9 @@ export const MIGRATIONS = [
  * with a runtime-role login is the production setting.
  */
 export function databaseModuleOptions(env: NodeJS.ProcessEnv = process.env): TypeOrmModuleAsyncOptions {
-  const common = { type: 'postgres' as const, entities: ENTITIES, synchronize: false, retryAttempts: 2 };
+  // Only what a retry can cure is retried (the server starting up, a closed port): a wrong password or
+  // a missing database fails at once, with PostgreSQL's message and the variable to check.
+  const common = { type: 'postgres' as const, entities: ENTITIES, synchronize: false, retryAttempts: 2, toRetry: isTransientDatabaseError };
   // Read the environment when the module starts, not when this file is imported.
   return {
     useFactory: async () => {
@@ -84,7 +88,9 @@ export function databaseModuleOptions(env: NodeJS.ProcessEnv = process.env): Typ
       secretFrom(env, 'ZT_RLS_IDENTITY_KEY');
       if (env.DATABASE_URL) {
         if (migratesAtBoot(env)) await migrateDatabase(env);
-        return new DataSource(options as DataSourceOptions).initialize();
+        return new DataSource(options as DataSourceOptions).initialize().catch((error: unknown) => {
+          throw explainDatabaseError(error, 'DATABASE_URL');
+        });
       }
       const dataSource = await new DataSource(options as DataSourceOptions).initialize();
       await dataSource.runMigrations();
@@ -135,7 +141,11 @@ export async function migrateDatabase(env: NodeJS.ProcessEnv = process.env): Pro
     throw new Error('set ZT_RLS_IDENTITY_KEY (openssl rand -base64 48) for npm run migrate: the app must serve with the same value.');
   }
   secretFrom(env, 'ZT_RLS_IDENTITY_KEY');
-  const migrator = await new DataSource({ type: 'postgres', url, entities: ENTITIES, migrations: MIGRATIONS, synchronize: false }).initialize();
+  const migrator = await new DataSource({ type: 'postgres', url, entities: ENTITIES, migrations: MIGRATIONS, synchronize: false })
+    .initialize()
+    .catch((error: unknown) => {
+      throw explainDatabaseError(error, env.DATABASE_MIGRATION_URL ? 'DATABASE_MIGRATION_URL' : 'DATABASE_URL');
+    });
   try {
     return (await runMigrationsAsOwner(migrator, { ownerRole: OWNER_ROLE })).map((migration: { name: string }) => migration.name);
   } finally {
