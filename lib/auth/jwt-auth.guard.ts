@@ -75,7 +75,18 @@ export class JwtAuthGuard extends AuthGuard() {
   /** DPoP / sender-constraint check of every accepted token, the cached ones too (a proof is per request). */
   @Inject(SenderConstraintCheck) protected readonly senderConstraint!: SenderConstraintCheck;
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
+  override canActivate(context: ExecutionContext): Promise<boolean> {
+    // Not `async`: the HTTP path's promise is returned as it is instead of being wrapped in another
+    // (two more turns of the microtask queue and a promise per request, issue 16). Every failure still
+    // arrives as a rejected promise, as from an async method.
+    try {
+      return this.activate(context);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private activate(context: ExecutionContext): Promise<boolean> {
     const view = requestView(context);
     // Deny-by-default for every transport this guard does not understand.
     if (!view) throw new UnauthorizedException();
@@ -86,13 +97,12 @@ export class JwtAuthGuard extends AuthGuard() {
     // HTTP, and GraphQL over HTTP: the bearer token of the HTTP request that carries the call.
     const request = view.httpRequest as HttpRequest | undefined;
     if (!request) {
-      if (this.isPublic(plan)) return true;
+      if (this.isPublic(plan)) return Promise.resolve(true);
       throw new UnauthorizedException();
     }
     return RequestContexts.enter(requestContext, async () => {
       requestContext.route ??= view.route;
       if (this.isPublic(plan)) return true;
-      const bucket = addressBucket(requestContext.clientIp);
       // A token verified before: counted as a success by the audit tally (`zt_auth_success_total`), not
       // timed (a histogram observation cost more than the cache hit itself; issue 16).
       const cached = await this.fromCache(request);
@@ -101,18 +111,19 @@ export class JwtAuthGuard extends AuthGuard() {
         // (a neighbour behind the same NAT as an attacker keeps working). A sender-constrained one does
         // not: its proof costs a signature check, and guessing proofs is what the budget stops (issue 19).
         if (this.senderConstraint.isBound(cached)) {
-          const retryAfter = this.failureBudget.retryAfter(bucket);
+          const retryAfter = this.failureBudget.retryAfter(addressBucket(requestContext.clientIp));
           if (retryAfter > 0) this.refuseOverBudget(view, retryAfter);
         }
         this.accept(request, requestContext, cached);
-        return this.enforceBinding(context, request, bucket);
+        return await this.enforceBinding(context, request, requestContext);
       }
+      const bucket = addressBucket(requestContext.clientIp);
       const started = performance.now();
       try {
         const retryAfter = this.failureBudget.retryAfter(bucket);
         if (retryAfter > 0) this.refuseOverBudget(view, retryAfter);
         try {
-          return (await this.authenticateRequest(context)) && (await this.enforceBinding(context, request, bucket));
+          return (await this.authenticateRequest(context)) && (await this.enforceBinding(context, request, requestContext));
         } catch (error) {
           if (error instanceof CredentialsRejected && !NOT_COUNTED.has(error.reason)) await this.failureBudget.recordFailure(bucket);
           throw error;
@@ -159,11 +170,12 @@ export class JwtAuthGuard extends AuthGuard() {
    * limit), except `use_dpop_nonce` (RFC 9449 §8: the server asking for its nonce, the client's first
    * request after each rotation) and a store outage (a 503, not a rejection: not the client's fault).
    */
-  private async enforceBinding(context: ExecutionContext, request: HttpRequest, bucket: string): Promise<true> {
+  private async enforceBinding(context: ExecutionContext, request: HttpRequest, requestContext: RequestContext): Promise<true> {
     try {
       return await this.senderConstraint.enforce(context, request);
     } catch (error) {
-      if (error instanceof SenderConstraintRejected && error.rejection.error !== 'use_dpop_nonce') await this.failureBudget.recordFailure(bucket);
+      // The address's bucket is worked out on a failure only: a passing request never needs it.
+      if (error instanceof SenderConstraintRejected && error.rejection.error !== 'use_dpop_nonce') await this.failureBudget.recordFailure(addressBucket(requestContext.clientIp));
       throw error;
     }
   }

@@ -44,7 +44,9 @@ export class RoutePlan {
   }
 
   get<T>(part: PlanPart<T>): T {
-    if (this.values.has(part)) return this.values.get(part) as T;
+    // One lookup on the hot path: `has` only when the part's value is `undefined` (or not read yet).
+    const known = this.values.get(part);
+    if (known !== undefined || this.values.has(part)) return known as T;
     const value = part.read(this.metadata);
     this.values.set(part, value);
     return value;
@@ -60,6 +62,11 @@ export class RoutePlan {
 export class RoutePlans implements OnModuleInit {
   private readonly plans = new WeakMap<Target, WeakMap<Target, RoutePlan>>();
   private readonly parts = new Set<PlanPart<unknown>>();
+  /**
+   * The plan asked for last: every enhancer of a request asks for the same one (five to seven times per
+   * request), so this answers without the two WeakMap lookups. A plan never changes once made.
+   */
+  private last: { handler: Target; controller: Target; plan: RoutePlan } | undefined;
 
   constructor(
     private readonly reflector: Reflector,
@@ -115,10 +122,13 @@ export class RoutePlans implements OnModuleInit {
   }
 
   plan(handler: Target, controller: Target): RoutePlan {
+    const last = this.last;
+    if (last !== undefined && last.handler === handler && last.controller === controller) return last.plan;
     let byHandler = this.plans.get(controller);
     if (!byHandler) this.plans.set(controller, (byHandler = new WeakMap()));
     let plan = byHandler.get(handler);
     if (!plan) byHandler.set(handler, (plan = new RoutePlan(this.metadata(handler, controller))));
+    this.last = { handler, controller, plan };
     return plan;
   }
 

@@ -1,6 +1,7 @@
 import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ThrottlerGuard, type ThrottlerOptions, type ThrottlerRequest, type ThrottlerStorage } from '@nestjs/throttler';
+import { hash } from 'node:crypto';
 import { AuditService } from '../audit/audit.service.js';
 import { RequestContexts } from '../core/request-context.js';
 import { PlanPart, RoutePlans } from '../core/route-plan.js';
@@ -37,6 +38,16 @@ interface PlannedLimit {
   readonly ttl: Resolvable;
   /** `undefined`: the window (the rest of it, once over the limit). */
   readonly blockDuration: Resolvable | undefined;
+  /** The tracker hook for this limit, made once at boot instead of a closure per request. */
+  readonly getTracker: (request: Record<string, unknown>) => string | Promise<string>;
+}
+
+/** The response header names of one limit (`X-RateLimit-Limit`, or `-Limit-auth` for a named one), built once, not per response. */
+interface HeaderNames {
+  readonly prefix: string;
+  readonly limit: string;
+  readonly remaining: string;
+  readonly reset: string;
 }
 
 function asThrottler(name: 'default' | 'auth', limit: ResolvedRateLimit): ThrottlerOptions & { name: string } {
@@ -55,6 +66,11 @@ function asThrottler(name: 'default' | 'auth', limit: ResolvedRateLimit): Thrott
 @Injectable()
 export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
   private readonly plan: PlanPart<readonly PlannedLimit[]>;
+  /** Whether `getTracker` is this class's own: then the subject's bucket is read without a promise (issue 16). */
+  private readonly ownTracker: boolean;
+  private readonly headerNames = new Map<string, HeaderNames>();
+  /** The key hook, bound once. */
+  private readonly keyOf = (context: ExecutionContext, tracker: string, name: string): string => this.generateKey(context, tracker, name);
 
   constructor(
     @Inject(THROTTLE_CONFIG) config: ThrottleConfig,
@@ -69,6 +85,7 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
       ...(config.throttle && config.throttle.auth ? [asThrottler('auth', config.throttle.auth)] : []),
     ];
     super({ throttlers, errorMessage: 'Too many requests' }, new ZeroTrustThrottlerStorage(store), reflector);
+    this.ownTracker = this.getTracker === ZeroTrustThrottlerGuard.prototype.getTracker;
     this.plan = new PlanPart('throttle', (route) =>
       throttlers
         .filter((throttler) => throttler.name !== 'auth' || route.override<boolean>(AUTH_THROTTLE_KEY) === true)
@@ -79,7 +96,8 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
             return typeof value === 'number' || typeof value === 'function' ? (value as Resolvable) : fallback;
           };
           const block = read(THROTTLER_KEYS.block, (throttler.blockDuration as number) || undefined);
-          return { throttler, limit: read(THROTTLER_KEYS.limit, throttler.limit as number)!, ttl: read(THROTTLER_KEYS.ttl, throttler.ttl as number)!, blockDuration: block };
+          const getTracker = (request: Record<string, unknown>) => this.trackerFor(throttler.name, request);
+          return { throttler, limit: read(THROTTLER_KEYS.limit, throttler.limit as number)!, ttl: read(THROTTLER_KEYS.ttl, throttler.ttl as number)!, blockDuration: block, getTracker };
         }),
     );
     plans.register(this.plan);
@@ -91,6 +109,8 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
   }
 
   override canActivate(context: ExecutionContext): Promise<boolean> {
+    // HTTP, the usual case: the raw request's context (what `contextOf` answers), without a view of the call.
+    if (context.getType() === 'http') return RequestContexts.enter(RequestContexts.of(context.switchToHttp().getRequest<object>()), () => this.throttle(context));
     const view = requestView(context);
     // A transport the module does not know is refused (the authentication guard refuses it first).
     if (!view) return Promise.resolve(false);
@@ -103,6 +123,7 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
    * the principal) and the response its headers go on (HTTP only: a GraphQL error or a socket carries none).
    */
   protected override getRequestResponse(context: ExecutionContext): { req: Record<string, any>; res: Record<string, any> } {
+    if (context.getType() === 'http') return super.getRequestResponse(context);
     const view = requestView(context);
     if (!view || view.transport === 'http') return super.getRequestResponse(context);
     return { req: view.key as Record<string, unknown>, res: undefined as unknown as Record<string, unknown> };
@@ -115,35 +136,61 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
   private async throttle(context: ExecutionContext): Promise<boolean> {
     for (const planned of this.plans.of(context).get(this.plan)) {
       const name = planned.throttler.name;
-      const limit = await resolve(planned.limit, context, 'limit', name, 1);
-      const ttl = await resolve(planned.ttl, context, 'ttl', name, 1);
-      const blockDuration = planned.blockDuration === undefined ? ttl : await resolve(planned.blockDuration, context, 'blockDuration', name, 0);
+      // A number (the usual case) is used as is: an `await` per value was a promise and a turn of the
+      // microtask queue each, three per limit per request (issue 16).
+      const limit = typeof planned.limit === 'number' ? check(planned.limit, context, 'limit', name, 1) : await resolve(planned.limit, context, 'limit', name, 1);
+      const ttl = typeof planned.ttl === 'number' ? check(planned.ttl, context, 'ttl', name, 1) : await resolve(planned.ttl, context, 'ttl', name, 1);
+      const blockDuration =
+        planned.blockDuration === undefined
+          ? ttl
+          : typeof planned.blockDuration === 'number'
+            ? check(planned.blockDuration, context, 'blockDuration', name, 0)
+            : await resolve(planned.blockDuration, context, 'blockDuration', name, 0);
       await this.handleRequest({
         context,
         limit,
         ttl,
         blockDuration: blockDuration || ttl,
         throttler: planned.throttler,
-        getTracker: (request: Record<string, unknown>) => this.trackerFor(name, request),
-        generateKey: (ctx: ExecutionContext, tracker: string, throttlerName: string) => this.generateKey(ctx, tracker, throttlerName),
+        getTracker: planned.getTracker,
+        generateKey: this.keyOf,
       });
     }
     return true;
   }
 
-  /**
-   * The bucket: the verified subject of its issuer (a provider's `sub` that equals a local user's id is
-   * another caller, OpenID Connect Core §5.7), else the client address (an IPv6 /64 counts as one).
-   */
+  /** The bucket of a request: its verified subject, else its address (see `subjectTracker`). */
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
-    const { principal, clientIp } = RequestContexts.of(request);
-    return principal ? `sub:${principal.issuer}#${principal.subject}` : `ip:${addressBucket(clientIp)}`;
+    return subjectTracker(request);
   }
 
-  /** Authentication endpoints are anonymous: their bucket is the client address, never a claimed identity. */
-  protected trackerFor(throttler: string, request: Record<string, unknown>): Promise<string> {
-    if (throttler === 'auth') return Promise.resolve(`ip:${addressBucket(RequestContexts.of(request).clientIp)}`);
-    return this.getTracker(request);
+  /**
+   * Authentication endpoints are anonymous: their bucket is the client address, never a claimed identity.
+   * A string when the answer needs no waiting (this class's own `getTracker`), else the hook's promise.
+   */
+  protected trackerFor(throttler: string, request: Record<string, unknown>): string | Promise<string> {
+    if (throttler === 'auth') return `ip:${addressBucket(RequestContexts.of(request).clientIp)}`;
+    return this.ownTracker ? subjectTracker(request) : this.getTracker(request);
+  }
+
+  /**
+   * @nestjs/throttler's key (the SHA-256 of `Class-handler-limit-tracker`, so the buckets of a running
+   * Redis store carry over), hashed in one call instead of a hash object per request.
+   */
+  protected override generateKey(context: ExecutionContext, suffix: string, name: string): string {
+    return hash('sha256', `${context.getClass().name}-${context.getHandler().name}-${name}-${suffix}`, 'hex');
+  }
+
+  private headersOf(name: string): HeaderNames {
+    let names = this.headerNames.get(name);
+    // `headerPrefix` is a public field of the base class a subclass may change: the names follow it.
+    if (!names || names.prefix !== this.headerPrefix) {
+      const suffix = name === 'default' ? '' : `-${name}`;
+      const prefix = this.headerPrefix;
+      names = { prefix, limit: `${prefix}-Limit${suffix}`, remaining: `${prefix}-Remaining${suffix}`, reset: `${prefix}-Reset${suffix}` };
+      this.headerNames.set(name, names);
+    }
+    return names;
   }
 
   /**
@@ -155,7 +202,8 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
     const { context, limit, ttl, blockDuration, throttler } = props;
     const { req, res } = this.getRequestResponse(context);
     const name = throttler.name ?? 'default';
-    const tracker = await props.getTracker(req, context);
+    const found = props.getTracker(req, context);
+    const tracker = typeof found === 'string' ? found : await found;
     const key = props.generateKey(context, tracker, name);
     let result: ThrottleResult;
     try {
@@ -183,11 +231,21 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
       });
       await this.throwThrottlingException(context, { limit, ttl, key, tracker, ...result });
     }
-    this.setResponseHeader(res, `${this.headerPrefix}-Limit${suffix}`, limit);
-    this.setResponseHeader(res, `${this.headerPrefix}-Remaining${suffix}`, Math.max(0, limit - result.totalHits));
-    this.setResponseHeader(res, `${this.headerPrefix}-Reset${suffix}`, result.timeToExpire);
+    const headers = this.headersOf(name);
+    this.setResponseHeader(res, headers.limit, limit);
+    this.setResponseHeader(res, headers.remaining, Math.max(0, limit - result.totalHits));
+    this.setResponseHeader(res, headers.reset, result.timeToExpire);
     return true;
   }
+}
+
+/**
+ * The bucket: the verified subject of its issuer (a provider's `sub` that equals a local user's id is
+ * another caller, OpenID Connect Core §5.7), else the client address (an IPv6 /64 counts as one).
+ */
+function subjectTracker(request: Record<string, unknown>): string {
+  const { principal, clientIp } = RequestContexts.of(request);
+  return principal ? `sub:${principal.issuer}#${principal.subject}` : `ip:${addressBucket(clientIp)}`;
 }
 
 /**
@@ -195,7 +253,10 @@ export class ZeroTrustThrottlerGuard extends ThrottlerGuard {
  * fails the request (500) rather than leave the route unlimited.
  */
 async function resolve(value: Resolvable, context: ExecutionContext, option: string, throttler: string, min: number): Promise<number> {
-  const number = typeof value === 'function' ? await value(context) : value;
+  return check(typeof value === 'function' ? await value(context) : value, context, option, throttler, min);
+}
+
+function check(number: unknown, context: ExecutionContext, option: string, throttler: string, min: number): number {
   if (typeof number !== 'number' || !Number.isFinite(number) || number < min) {
     throw new Error(`@Throttle() "${option}" of the "${throttler}" limit on ${context.getClass().name}.${context.getHandler().name} resolved to ${String(number)}: return a number >= ${min}.`);
   }

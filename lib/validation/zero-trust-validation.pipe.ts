@@ -45,12 +45,18 @@ export class ZeroTrustValidationPipe extends ValidationPipe {
     this.limits = limits ?? resolveValidationOptions({});
   }
 
-  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'body' || metadata.type === 'query' || metadata.type === 'param') {
-      const problem = findInputProblem(value, metadata.type, this.limits, metadata.data);
-      if (problem) throw new BadRequestException([problem]);
+  // Not `async`: the base class's promise is returned as it is, not wrapped in another (issue 16); a
+  // refusal is still a rejected promise.
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    try {
+      if (metadata.type === 'body' || metadata.type === 'query' || metadata.type === 'param') {
+        const problem = findInputProblem(value, metadata.type, this.limits, metadata.data);
+        if (problem) throw new BadRequestException([problem]);
+      }
+      return super.transform(value, metadata);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return super.transform(value, metadata);
   }
 
   /**
