@@ -22,6 +22,7 @@ export { zeroTrustGraphql, maskGraphqlError, type ZeroTrustGraphqlOptions } from
 export { zeroTrustWebSocketAdapter, AUTHENTICATE_MESSAGE } from './websockets/zero-trust-websocket.adapter.js';
 export { SocketGuardian, type ZeroTrustWebSocketOptions } from './websockets/socket-guardian.js';
 export { zeroTrustGraphqlSubscriptions, type SubscriptionRequest } from './websockets/graphql-subscriptions.js';
+export { zeroTrustMercuriusSubscriptions, type MercuriusServerRules } from './websockets/mercurius-subscriptions.js';
 export { ownedEvents } from './graphql/owned-events.js';
 export type { AccessTokenRequest, IssuedAccessToken } from './auth/token.service.js';
 export { RequireSenderConstraint } from './auth/require-sender-constraint.decorator.js';
@@ -138,6 +139,7 @@ export { DataDirectoryLock } from './database/data-directory.lock.js';
 export { RlsContext } from './database/rls-context.js';
 export { RowLevelSecurity } from './database/row-level-security.decorator.js';
 export { renderRoleMigration } from './database/role-migration.writer.js';
+export { isTransientDatabaseError, explainDatabaseError } from './database/transient-database-error.js';
 
 // HTTP
 export { SecurityHeaders } from './http/security-headers.decorator.js';
