@@ -1,4 +1,5 @@
-import { array, boolean, custom, disableable, integer, object, oneOf, seconds, section } from '../core/option-schema.js';
+import { Logger } from '@nestjs/common';
+import { array, custom, disableable, integer, object, oneOf, seconds, section } from '../core/option-schema.js';
 import type { AuditFloodLimits } from './audit-flood.gate.js';
 import type { AuditSink } from './audit-sink.interface.js';
 import { LoggerAuditSink } from './logger-audit.sink.js';
@@ -7,8 +8,13 @@ export interface AuditOptions {
   /** Sinks that receive every audit event, in addition to the logger sink (see `audit.loggerSink`). */
   auditSinks?: AuditSink[];
   audit?: {
-    /** Keep the default sink (one JSON line per event on Nest's Logger) beside `auditSinks`. Default true. */
-    loggerSink?: boolean;
+    /**
+     * The default sink, kept beside `auditSinks`. `'json'` (default, or `true`): one JSON object per line on
+     * stdout, nothing around it, for a log shipper; written only when the app's logger has the level on
+     * (`logger: false` silences it). `'nest'`: the same JSON as the message of a Nest Logger line (context
+     * `ZeroTrustAudit`), for an app whose logger (`app.useLogger`) should carry the events. `false`: none.
+     */
+    loggerSink?: boolean | 'json' | 'nest';
     /**
      * `auth.success` on every authenticated request would be one event (and by default one log line)
      * per request. `'count'` (default): only counted, in `AuditService.tally()` and the metrics;
@@ -42,7 +48,7 @@ const sink = custom<AuditSink>('an audit sink (an object with a write(event) met
 export const auditOptionsSchema = object({
   auditSinks: array(sink, { default: [] }),
   audit: section({
-    loggerSink: boolean({ default: true }),
+    loggerSink: oneOf([true, false, 'json', 'nest'], { default: 'json' }),
     authSuccess: oneOf(['count', 'all'], { default: 'count' }),
     floodControl: disableable(
       object({
@@ -64,7 +70,7 @@ export interface AuditConfig {
 export function resolveAuditOptions(raw: Record<string, unknown>): AuditConfig {
   const given = auditOptionsSchema.pick(raw);
   return {
-    sinks: [...(given.audit.loggerSink ? [new LoggerAuditSink()] : []), ...given.auditSinks],
+    sinks: [...(given.audit.loggerSink === false ? [] : [given.audit.loggerSink === 'nest' ? new LoggerAuditSink(new Logger('ZeroTrustAudit')) : new LoggerAuditSink()]), ...given.auditSinks],
     publishAuthSuccess: given.audit.authSuccess === 'all',
     floodControl: given.audit.floodControl,
   };
