@@ -342,9 +342,11 @@ export class MachineClientService {
     if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256) throw new MachineClientRejection('invalid_client', 'client_assertion_jti', id);
     if (row.revoked) throw new MachineClientRejection('invalid_client', 'client_revoked', id);
     // Last, once everything else held: RFC 7523 §3 item 7, one use per jti, on every instance sharing the store.
-    let count: number;
+    // A single-use flag (`claim`, SET NX), like DPoP and service-token jtis: a counter in the memory store could be
+    // evicted by a flood of other keys, and the assertion replayed.
+    let first: boolean;
     try {
-      count = await this.store.increment(`client-assertion:${createHash('sha256').update(`${id}\n${jti}`).digest('base64url')}`, Math.ceil((exp - now + 60) * 1000));
+      first = await this.store.claim(`client-assertion:${createHash('sha256').update(`${id}\n${jti}`).digest('base64url')}`, Math.ceil((exp - now + 60) * 1000));
     } catch (error) {
       try {
         this.storeFailures.handle(error, 'auth');
@@ -353,7 +355,7 @@ export class MachineClientService {
       }
       throw new ServiceUnavailableException('Service temporarily unavailable');
     }
-    if (count !== 1) throw new MachineClientRejection('invalid_client', 'client_assertion_replay', id);
+    if (!first) throw new MachineClientRejection('invalid_client', 'client_assertion_replay', id);
     return row;
   }
 
