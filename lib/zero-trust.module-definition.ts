@@ -12,6 +12,7 @@ import { SecurityHeadersInterceptor } from './http/security-headers.interceptor.
 import { ZeroTrustExceptionFilter } from './http/zero-trust-exception.filter.js';
 import { ZeroTrustThrottlerGuard } from './throttle/zero-trust-throttler.guard.js';
 import { ZeroTrustValidationPipe } from './validation/zero-trust-validation.pipe.js';
+import { ZeroTrustInterceptor } from './zero-trust.interceptor.js';
 import type { ZeroTrustModuleOptions } from './zero-trust.options.js';
 
 /**
@@ -68,10 +69,9 @@ export function enhancerProviders(given: unknown = {}): Provider[] {
     SecurityHeadersInterceptor,
     SensitiveFieldsInterceptor,
     RowLevelSecurityInterceptor,
-    { provide: APP_INTERCEPTOR, useExisting: RequestContextInterceptor },
-    { provide: APP_INTERCEPTOR, useExisting: SecurityHeadersInterceptor },
-    { provide: APP_INTERCEPTOR, useExisting: SensitiveFieldsInterceptor },
-    { provide: APP_INTERCEPTOR, useExisting: RowLevelSecurityInterceptor },
+    // One global interceptor doing the four jobs in order (issue 16: Nest's machinery per global interceptor).
+    ZeroTrustInterceptor,
+    { provide: APP_INTERCEPTOR, useExisting: ZeroTrustInterceptor },
   ];
   const logger = new Logger('ZeroTrustModule');
   if (enhancers.validationPipe === false) {

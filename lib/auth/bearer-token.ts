@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { rawRequest } from '../core/request-context.js';
 
 /** What the Authorization header of a request holds for this module: a bearer token, or why there is none. */
@@ -26,13 +27,32 @@ const MALFORMED: BearerCredentials = Object.freeze({ refused: 'malformed' });
  * in front may have checked the other).
  */
 export function bearerToken(request: object): BearerCredentials {
-  const raw = rawRequest(request);
+  const raw = rawRequest(request) as IncomingMessage & { [PARSED]?: Parsed };
   const header = (raw.headers ?? (request as { headers?: Record<string, unknown> }).headers)?.authorization;
   if (typeof header !== 'string') return MISSING;
-  if (authorizationFields(raw.rawHeaders) > 1) return MALFORMED;
+  // The guards, the sender-constraint check and each GraphQL field of the request ask again: parsed once
+  // per header value (issue 16: three regular-expression passes and a walk of every raw header per
+  // request). Keyed by the value itself, so a header changed since is parsed afresh.
+  const parsed = raw[PARSED];
+  if (parsed !== undefined && parsed.header === header) return parsed.credentials;
+  const credentials = parseHeader(header, raw.rawHeaders);
+  // A request object made for a subscription may be frozen: it is then parsed each time.
+  if (Object.isExtensible(raw)) raw[PARSED] = { header, credentials };
+  return credentials;
+}
+
+/** The parse of a request's Authorization header, kept on the request under a symbol only this file holds. */
+const PARSED = Symbol('zero-trust:bearer');
+interface Parsed {
+  readonly header: string;
+  readonly credentials: BearerCredentials;
+}
+
+function parseHeader(header: string, rawHeaders: readonly string[] | undefined): BearerCredentials {
+  if (authorizationFields(rawHeaders) > 1) return MALFORMED;
   if (!BEARER_SCHEME.test(header)) return MISSING;
   const match = BEARER.exec(header);
-  return match ? { token: match[1] } : MALFORMED;
+  return match ? Object.freeze({ token: match[1] }) : MALFORMED;
 }
 
 function authorizationFields(rawHeaders: readonly string[] | undefined): number {

@@ -35,16 +35,39 @@ function decodePart(part: string, what: string): Record<string, unknown> {
  * path of every token never seen before: one regular-expression pass, slices instead of an array of
  * copies, and the signing input as a slice of the token rather than a string rebuilt from its parts.
  */
-export function decodeJws(token: string): DecodedJws {
+export function decodeJws(token: string, headers?: JwsHeaderCache): DecodedJws {
   if (!COMPACT_JWS.test(token)) throw new AccessTokenRejection('malformed', 'not a JWS compact serialization of base64url parts');
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
+  const headerPart = token.slice(0, first);
   return {
-    header: decodePart(token.slice(0, first), 'header'),
+    header: headers ? headers.parse(headerPart) : decodePart(headerPart, 'header'),
     claims: decodePart(token.slice(first + 1, second), 'payload'),
     signingInput: token.slice(0, second),
     signature: Buffer.from(token.slice(second + 1), 'base64url'),
   };
+}
+
+/**
+ * Parsed JWS headers by their exact base64url text. Every token one key signs has the same header
+ * (`{"alg":…,"typ":…,"kid":…}`), so a verifier decodes it once instead of per token (issue 16). Only
+ * short headers are kept, as frozen objects nobody can change for the next token, at most 64 of them:
+ * past that the cache starts over, so headers an attacker varies cost memory nothing and others one
+ * parse each. The text is the key, so two headers share an entry only if they are the same bytes.
+ */
+export class JwsHeaderCache {
+  private readonly parsed = new Map<string, Readonly<Record<string, unknown>>>();
+
+  parse(part: string): Readonly<Record<string, unknown>> {
+    const known = this.parsed.get(part);
+    if (known) return known;
+    const header = decodePart(part, 'header');
+    // Nested values (a `jwk`) would stay mutable under a shallow freeze: such headers are parsed every time.
+    if (part.length > 256 || Object.values(header).some((value) => value !== null && typeof value === 'object')) return header;
+    if (this.parsed.size >= 64) this.parsed.clear();
+    this.parsed.set(part, Object.freeze(header));
+    return header;
+  }
 }
 
 /**

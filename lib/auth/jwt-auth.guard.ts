@@ -103,9 +103,12 @@ export class JwtAuthGuard extends AuthGuard() {
     return RequestContexts.enter(requestContext, async () => {
       requestContext.route ??= view.route;
       if (this.isPublic(plan)) return true;
+      // Each step below answers without a promise when it has nothing to wait for (issue 16: a request
+      // made 20 promises here); each still throws or rejects with the same errors as before.
       // A token verified before: counted as a success by the audit tally (`zt_auth_success_total`), not
       // timed (a histogram observation cost more than the cache hit itself; issue 16).
-      const cached = await this.fromCache(request);
+      const fromCache = this.fromCache(request);
+      const cached = fromCache instanceof Promise ? await fromCache : fromCache;
       if (cached) {
         // A token already verified costs no cryptography, so it passes even from an address over budget
         // (a neighbour behind the same NAT as an attacker keeps working). A sender-constrained one does
@@ -115,7 +118,8 @@ export class JwtAuthGuard extends AuthGuard() {
           if (retryAfter > 0) this.refuseOverBudget(view, retryAfter);
         }
         this.accept(request, requestContext, cached);
-        return await this.enforceBinding(context, request, requestContext);
+        const bound = this.enforceBinding(context, request, requestContext);
+        return bound === true ? true : await bound;
       }
       const bucket = addressBucket(requestContext.clientIp);
       const started = performance.now();
@@ -123,7 +127,10 @@ export class JwtAuthGuard extends AuthGuard() {
         const retryAfter = this.failureBudget.retryAfter(bucket);
         if (retryAfter > 0) this.refuseOverBudget(view, retryAfter);
         try {
-          return (await this.authenticateRequest(context)) && (await this.enforceBinding(context, request, requestContext));
+          const authenticated = this.authenticateRequest(context);
+          if (authenticated !== true) await authenticated;
+          const bound = this.enforceBinding(context, request, requestContext);
+          return bound === true ? true : await bound;
         } catch (error) {
           if (error instanceof CredentialsRejected && !NOT_COUNTED.has(error.reason)) await this.failureBudget.recordFailure(bucket);
           throw error;
@@ -141,26 +148,51 @@ export class JwtAuthGuard extends AuthGuard() {
    * request comes from `getRequest`, the outcome goes through `handleRequest(error, user, info,
    * context)` exactly as passport reported it (a rejection as `info`, a store or provider failure as
    * `error`). `AccessTokenStrategy` stays registered for `AuthGuard(strategy.passportName)`.
+   * `true` at once when the verification needed no I/O; otherwise a promise of it.
    */
-  private async authenticateRequest(context: ExecutionContext): Promise<boolean> {
+  private authenticateRequest(context: ExecutionContext): true | Promise<true> {
     const request = this.getRequest(context);
     const credentials = bearerToken(request);
-    let error: unknown = null;
-    let user: unknown = false;
-    let info: unknown;
     if (credentials.refused) {
       // RFC 6750 §3.1: no bearer credentials at all (or another scheme) is "missing", not "invalid".
-      info = new AccessTokenRejection(credentials.refused, credentials.refused === 'malformed' ? 'the Authorization header is not one bearer token' : 'no bearer token');
-    } else {
-      try {
-        user = (await this.strategy.validate(request, credentials.token)) ?? false;
-        if (!user) info = new AccessTokenRejection('invalid_token', 'no principal');
-      } catch (failure) {
-        if (failure instanceof AccessTokenRejection) info = failure;
-        else error = failure;
-      }
+      const info = new AccessTokenRejection(credentials.refused, credentials.refused === 'malformed' ? 'the Authorization header is not one bearer token' : 'no bearer token');
+      return this.settle(context, request, null, false, info);
     }
-    request.user = await this.handleRequest(error, user, info, context);
+    let user: unknown;
+    try {
+      user = this.strategy.validate(request, credentials.token);
+    } catch (failure) {
+      return this.settleFailure(context, request, failure);
+    }
+    if (user instanceof Promise) {
+      return user.then(
+        (value: unknown) => this.settleUser(context, request, value),
+        (failure: unknown) => this.settleFailure(context, request, failure),
+      );
+    }
+    return this.settleUser(context, request, user);
+  }
+
+  private settleUser(context: ExecutionContext, request: HttpRequest, value: unknown): true | Promise<true> {
+    const user = value ?? false;
+    return this.settle(context, request, null, user, user ? undefined : new AccessTokenRejection('invalid_token', 'no principal'));
+  }
+
+  /** A rejection is passport's `info`; anything else (a store or provider failure) its `error`. */
+  private settleFailure(context: ExecutionContext, request: HttpRequest, failure: unknown): true | Promise<true> {
+    return failure instanceof AccessTokenRejection ? this.settle(context, request, null, false, failure) : this.settle(context, request, failure, false, undefined);
+  }
+
+  private settle(context: ExecutionContext, request: HttpRequest, error: unknown, user: unknown, info: unknown): true | Promise<true> {
+    const handled: unknown = this.handleRequest(error, user, info, context);
+    // A subclass's `handleRequest` may answer with a promise: the user is what it resolves to, as when awaited.
+    if (handled instanceof Promise) {
+      return handled.then((value: unknown) => {
+        request.user = value;
+        return true as const;
+      });
+    }
+    request.user = handled;
     return true;
   }
 
@@ -169,15 +201,22 @@ export class JwtAuthGuard extends AuthGuard() {
    * authentication of the address like a bad token (issue 19: otherwise proofs could be tried without
    * limit), except `use_dpop_nonce` (RFC 9449 §8: the server asking for its nonce, the client's first
    * request after each rotation) and a store outage (a 503, not a rejection: not the client's fault).
+   * `true` at once for a bearer token (nothing to wait for); a promise while a DPoP proof is checked.
    */
-  private async enforceBinding(context: ExecutionContext, request: HttpRequest, requestContext: RequestContext): Promise<true> {
+  private enforceBinding(context: ExecutionContext, request: HttpRequest, requestContext: RequestContext): true | Promise<true> {
+    let enforced: true | Promise<true>;
     try {
-      return await this.senderConstraint.enforce(context, request);
+      enforced = this.senderConstraint.enforce(context, request);
     } catch (error) {
-      // The address's bucket is worked out on a failure only: a passing request never needs it.
-      if (error instanceof SenderConstraintRejected && error.rejection.error !== 'use_dpop_nonce') await this.failureBudget.recordFailure(addressBucket(requestContext.clientIp));
-      throw error;
+      return this.bindingRefused(error, requestContext);
     }
+    return enforced === true ? true : enforced.catch((error: unknown) => this.bindingRefused(error, requestContext));
+  }
+
+  private async bindingRefused(error: unknown, requestContext: RequestContext): Promise<never> {
+    // The address's bucket is worked out on a failure only: a passing request never needs it.
+    if (error instanceof SenderConstraintRejected && error.rejection.error !== 'use_dpop_nonce') await this.failureBudget.recordFailure(addressBucket(requestContext.clientIp));
+    throw error;
   }
 
   /**
@@ -241,18 +280,22 @@ export class JwtAuthGuard extends AuthGuard() {
    * verified it is still trusted, but not the expiry, session and deny-list checks, which
    * `assertStillValid` repeats. Any failure falls through to the full path.
    */
-  private async fromCache(request: HttpRequest): Promise<ZeroTrustPrincipal | undefined> {
+  private fromCache(request: HttpRequest): ZeroTrustPrincipal | undefined | Promise<ZeroTrustPrincipal | undefined> {
     const { token } = bearerToken(request);
     const principal = token ? this.verified.get(token) : undefined;
     if (!token || !principal) return undefined;
-    try {
-      await this.strategy.verifier.assertStillValid(principal);
-    } catch {
+    const forget = () => {
       // Not an answer: the full path asks again and reports its own reason (or the store's failure).
       this.verified.delete(token);
       return undefined;
+    };
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.strategy.verifier.checkStillValid(principal);
+    } catch {
+      return forget();
     }
-    return principal;
+    return pending === undefined ? principal : pending.then(() => principal, forget);
   }
 
   /** The HTTP request whose Authorization header passport reads: the route's, or the one carrying a GraphQL operation. */

@@ -86,20 +86,36 @@ export class SenderConstraintCheck {
    * Resolves true when the request may proceed; throws the uniform 401 otherwise. `request` is the HTTP
    * request carrying the call (for GraphQL, the one behind the resolver).
    */
-  async enforce(context: ExecutionContext, request: object): Promise<true> {
+  enforce(context: ExecutionContext, request: object): true | Promise<true> {
     // The guard accepted the principal into the call's own context (per GraphQL field, not per HTTP request).
     const principal = RequestContexts.current()?.principal ?? (request as { user?: ZeroTrustPrincipal }).user;
-    const response = requestView(context)?.httpResponse;
     // Nothing accepted means nothing to bind: the guard's own checks answer that case.
     if (!principal) return true;
+    const response = requestView(context)?.httpResponse;
+    // Synchronous unless a DPoP proof must be verified (issue 16: a bearer token's check made three
+    // promises per request). A refusal is thrown here or rejected from the proof's promise, the same way.
+    let bound: boolean | Promise<boolean>;
     try {
-      const bound = await this.check(context, request, principal);
-      if (bound && response) this.dpop.sendNonce(response);
-      return true;
+      bound = this.check(context, request, principal);
     } catch (error) {
-      if (!(error instanceof DpopRejection)) throw error;
-      this.refuse(response, principal, error);
+      return this.failed(error, response, principal);
     }
+    if (bound === false) return true;
+    if (bound === true) return this.accepted(response);
+    return bound.then(
+      () => this.accepted(response),
+      (error: unknown) => this.failed(error, response, principal),
+    );
+  }
+
+  private accepted(response: object | undefined): true {
+    if (response) this.dpop.sendNonce(response);
+    return true;
+  }
+
+  private failed(error: unknown, response: object | undefined, principal: ZeroTrustPrincipal): never {
+    if (!(error instanceof DpopRejection)) throw error;
+    this.refuse(response, principal, error);
   }
 
   /**
@@ -111,8 +127,8 @@ export class SenderConstraintCheck {
     return principal.claims.cnf !== undefined;
   }
 
-  /** True when the token was sender-constrained and its proof held. */
-  private async check(context: ExecutionContext, request: object, principal: ZeroTrustPrincipal): Promise<boolean> {
+  /** True when the token was sender-constrained and its proof held (a promise while a DPoP proof is verified). */
+  private check(context: ExecutionContext, request: object, principal: ZeroTrustPrincipal): boolean | Promise<true> {
     const dpopScheme = DPOP_SCHEME.test(String(rawRequest(request).headers.authorization ?? ''));
     const cnf = principal.claims.cnf;
     if (cnf !== undefined) {
@@ -131,8 +147,7 @@ export class SenderConstraintCheck {
       }
       // RFC 9449 §7.2: a DPoP-bound token sent as a bearer token is refused, or a proxy's Bearer-only logging would leak a usable token.
       if (!dpopScheme) throw new DpopRejection('dpop_bound_token_as_bearer', 'a DPoP-bound token sent with the Bearer scheme');
-      await this.proofOnce(request, jkt);
-      return true;
+      return this.proofOnce(request, jkt).then(() => true as const);
     }
     if (dpopScheme) throw new DpopRejection('dpop_scheme_unbound_token', 'the DPoP scheme with a token that is not DPoP-bound');
     const required = this.plans.of(context).get(SENDER_CONSTRAINT_PLAN).required ?? this.config.require;

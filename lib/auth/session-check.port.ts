@@ -14,4 +14,14 @@ export abstract class SessionCheck {
   /** Whether tokens of this app must name a live session. */
   abstract readonly enabled: boolean;
   abstract isActive(sessionId: string, token: SessionBinding): Promise<boolean>;
+
+  /**
+   * The same answer when it is known without I/O (the session's state cached and fresh), else
+   * `undefined` and the caller asks `isActive`. Lets a request whose session was read within the last
+   * `revocationCacheTtl` pass without a promise (issue 16). An implementation without a cache keeps
+   * this default.
+   */
+  isActiveNow(_sessionId: string, _token: SessionBinding): boolean | undefined {
+    return undefined;
+  }
 }

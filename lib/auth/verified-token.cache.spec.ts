@@ -45,4 +45,23 @@ describe('VerifiedTokenCache', () => {
     expect(cache.get(tokens[0])).toBeUndefined();
     expect(cache.get(tokens[2])?.subject).toBe(tokens[2]);
   });
+
+  it('stays bounded when tokens are set again, deleted and evicted in any order, and keeps the newest', () => {
+    const max = 50;
+    const cache = new VerifiedTokenCache(max);
+    const tokens = Array.from({ length: 400 }, (_, i) => `h.${i}.${String(i).padStart(60, 'x')}`);
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 20_000; round++) {
+      const t = tokens[Math.floor(random() * tokens.length)];
+      if (random() < 0.2) cache.delete(t);
+      else cache.set(t, principal(t), trusted);
+      expect(cache.size).toBeLessThanOrEqual(max);
+    }
+    // The last `max` distinct tokens set, with nothing deleted in between, are all still there.
+    const last = tokens.slice(0, max);
+    for (const t of last) cache.set(t, principal(t), trusted);
+    for (const t of last) expect(cache.get(t)?.subject).toBe(t);
+    expect(cache.size).toBe(max);
+  });
 });

@@ -31,9 +31,8 @@ const DEFAULT_RULES: Rules = { minLength: 12, maxLength: 128, minScore: 3, forbi
 @Injectable()
 export class PasswordPolicy implements OnModuleInit {
   private checker?: Checker;
+  private loading?: Promise<void>;
   private readonly rules: Rules;
-  /** Why the checker could not be loaded, when the lifecycle flows are off and nothing required it at boot. */
-  private missing?: ZeroTrustConfigurationError;
 
   constructor(@Inject(LIFECYCLE_CONFIG) private readonly config: LifecycleConfig | false) {
     this.rules = config === false ? DEFAULT_RULES : config.passwordPolicy;
@@ -42,25 +41,44 @@ export class PasswordPolicy implements OnModuleInit {
   /** A policy outside Nest (scripts, tests): the module's defaults, overridden field by field. */
   static async create(rules: Partial<Rules> = {}): Promise<PasswordPolicy> {
     const policy = new PasswordPolicy({ passwordPolicy: { ...DEFAULT_RULES, ...rules } } as LifecycleConfig);
-    await policy.onModuleInit();
+    await policy.load();
     return policy;
   }
 
-  /** zxcvbn-ts and its dictionaries are loaded once, at boot (optional peer dependencies: only apps that use the policy install them). */
+  /**
+   * With the lifecycle flows on, zxcvbn-ts is loaded at boot: registration and reset check passwords,
+   * and a missing optional peer should stop the boot, not the first sign-up. With them off, nothing in
+   * the module checks a password, yet every app gets this provider: its dictionaries (6.5 MB of live
+   * heap for the process's life; V8 lets the old generation grow to up to 4x the live heap between
+   * mark-compacts, so 15-30 MB more peak RSS under load, issue 16) are then loaded only by an app that
+   * calls `load()` itself.
+   */
   async onModuleInit(): Promise<void> {
-    if (this.checker) return;
+    if (this.config !== false) await this.load();
+  }
+
+  /**
+   * Loads zxcvbn-ts and its dictionaries (optional peer dependencies: only apps that check passwords
+   * install them), once; concurrent calls share the load. Needed before `check()` only with
+   * `lifecycle` off (call it in your own `onModuleInit`); `create()` and the module with `lifecycle` on
+   * do it for you.
+   */
+  load(): Promise<void> {
+    this.loading ??= this.loadChecker().catch((error: unknown) => {
+      this.loading = undefined;
+      throw error;
+    });
+    return this.loading;
+  }
+
+  private async loadChecker(): Promise<void> {
     let core: typeof import('@zxcvbn-ts/core');
     let common: typeof import('@zxcvbn-ts/language-common');
     try {
       core = await import('@zxcvbn-ts/core');
       common = await import('@zxcvbn-ts/language-common');
     } catch {
-      const error = new ZeroTrustConfigurationError('PasswordPolicy checks passwords with zxcvbn-ts: install @zxcvbn-ts/core and @zxcvbn-ts/language-common.');
-      // Every app gets this provider; only an app that turned the lifecycle flows on must have the
-      // optional peers at boot. Elsewhere the first check() names what to install.
-      if (this.config !== false) throw error;
-      this.missing = error;
-      return;
+      throw new ZeroTrustConfigurationError('PasswordPolicy checks passwords with zxcvbn-ts: install @zxcvbn-ts/core and @zxcvbn-ts/language-common.');
     }
     const zxcvbn = new core.ZxcvbnFactory({ dictionary: { ...common.dictionary, forbidden: [...this.rules.forbiddenWords] }, graphs: common.adjacencyGraphs });
     this.checker = (password, userInputs) => {
@@ -83,8 +101,11 @@ export class PasswordPolicy implements OnModuleInit {
     if (inputs.some((word) => [...word].length >= 4 && lowered.includes(word.toLowerCase()))) {
       return { reason: 'contains_personal_data', message: 'password must not contain your e-mail address or name' };
     }
-    if (this.missing) throw this.missing;
-    if (!this.checker) throw new Error('PasswordPolicy is not initialized: get it from the module, or create it with PasswordPolicy.create().');
+    if (!this.checker) {
+      throw this.config === false
+        ? new ZeroTrustConfigurationError('PasswordPolicy: with `lifecycle` off its dictionaries are not loaded at boot: `await policy.load()` once before checking (in your own onModuleInit), or turn `lifecycle` on.')
+        : new Error('PasswordPolicy is not initialized: get it from the module, or create it with PasswordPolicy.create().');
+    }
     const verdict = this.checker(normalized, inputs);
     if (verdict.common && verdict.score < minScore) {
       return { reason: 'common', message: 'password is too common: it is in the lists of passwords attackers try first; choose a few unrelated words' };

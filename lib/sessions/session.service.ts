@@ -355,14 +355,14 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
   async isActive(sessionId: string, token?: SessionBinding): Promise<boolean> {
     // Fails closed: a caller that cannot say whose token this is gets no session.
     if (!token || !SESSION_ID_FORMAT.test(sessionId)) return false;
-    const state = await this.whileStoreAnswers(() => this.state(sessionId));
-    return (
-      state.live &&
-      state.subject === token.subject &&
-      // Sessions created before the binding migration carry no issuer; the check is for this issuer's tokens only.
-      (state.issuer == null || state.issuer === token.issuer) &&
-      grantsVersionOf(token.claims) === state.grantsVersion
-    );
+    return verdict(await this.whileStoreAnswers(() => this.state(sessionId)), token);
+  }
+
+  /** `isActive`'s answer from the cached state while it is fresh; `undefined` when it must be read. */
+  override isActiveNow(sessionId: string, token?: SessionBinding): boolean | undefined {
+    if (!token || !SESSION_ID_FORMAT.test(sessionId)) return false;
+    const cached = this.activity.get(sessionId);
+    return cached && cached.until > this.clock.now() ? verdict(cached.state, token) : undefined;
   }
 
   /**
@@ -661,6 +661,17 @@ export class SessionService extends SessionCheck implements OnApplicationBootstr
 function proofOf(given: unknown): VerifiedDpopProof | undefined {
   if (given !== undefined && !isVerifiedDpopProof(given)) throw new TypeError('dpop must be the VerifiedDpopProof that DpopProofVerifier returned');
   return given ?? currentDpopProof();
+}
+
+/** Whether `token` may use the session in `state`: live, the token's subject, issuer and grants version. */
+function verdict(state: SessionState, token: SessionBinding): boolean {
+  return (
+    state.live &&
+    state.subject === token.subject &&
+    // Sessions created before the binding migration carry no issuer; the check is for this issuer's tokens only.
+    (state.issuer == null || state.issuer === token.issuer) &&
+    grantsVersionOf(token.claims) === state.grantsVersion
+  );
 }
 
 function grantsVersionOf(claims: Readonly<Record<string, unknown>>): number {

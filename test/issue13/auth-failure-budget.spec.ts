@@ -25,7 +25,7 @@ async function probe(platform: Platform, options: Partial<ZeroTrustModuleOptions
     const req = request(app.getHttpServer()).get('/me').set('X-Forwarded-For', address);
     return token ? req.set('Authorization', `Bearer ${token}`) : req;
   };
-  return { app, audit, clock, me, verify: vi.spyOn(app.get(AccessTokenVerifier), 'verify') };
+  return { app, audit, clock, me, verify: vi.spyOn(app.get(AccessTokenVerifier), 'verifyNow') };
 }
 
 describe.each(PLATFORMS)('failed-authentication budget per address (%s)', (platform) => {

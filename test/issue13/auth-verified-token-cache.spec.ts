@@ -108,7 +108,7 @@ describe.each(PLATFORMS)('verified-token cache bound to the key that verified (%
     // The provider comes back with the same key: the token is good again, and cached again.
     providerUp = true;
     await me(token).expect(200);
-    const verify = vi.spyOn(app.get(AccessTokenVerifier), 'verify');
+    const verify = vi.spyOn(app.get(AccessTokenVerifier), 'verifyNow');
     await me(token).expect(200);
     expect(verify).not.toHaveBeenCalled();
   });
@@ -121,7 +121,7 @@ describe.each(PLATFORMS)('verified-token cache bound to the key that verified (%
     await me(token).expect(200);
     clock.advance(61_000);
     await me(idpToken('k1', key.privateKey, 'another')).expect(200); // stale: refetched, same key
-    const verify = vi.spyOn(app.get(AccessTokenVerifier), 'verify');
+    const verify = vi.spyOn(app.get(AccessTokenVerifier), 'verifyNow');
     await me(token).expect(200);
     expect(verify).not.toHaveBeenCalled();
   });
