@@ -6,7 +6,7 @@ import { RequestContexts, rawRequest, rawResponse } from '../core/request-contex
 import { REQUEST_ID_HEADER } from './http.constants.js';
 import { HTTP_CONFIG } from './http.internal-constants.js';
 import type { HttpConfig } from './http.options.js';
-import { applyHeaders } from './security-headers.js';
+import { applyHeaders, headersWritten, removeHeaders } from './security-headers.js';
 import { ServerRequestGate } from './server-request.gate.js';
 
 /**
@@ -30,11 +30,17 @@ export class RequestHardeningMiddleware implements NestMiddleware, OnApplication
   }
 
   use(request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void {
-    const context = RequestContexts.create(request, this.config.clientIp.resolve(rawRequest(request)));
+    const raw = rawRequest(request);
+    // The server gate made the context and wrote the headers of most requests already.
+    const context = RequestContexts.lookup(raw) ?? RequestContexts.create(raw, this.config.clientIp.resolve(raw));
     const res = rawResponse(response);
-    res.setHeader(REQUEST_ID_HEADER, context.requestId);
-    applyHeaders(res, this.config.headers);
-    this.checkBody(rawRequest(request));
+    if (headersWritten(res)) {
+      removeHeaders(res, this.config.headers);
+    } else {
+      res.setHeader(REQUEST_ID_HEADER, context.requestId);
+      applyHeaders(res, this.config.headers);
+    }
+    this.checkBody(raw);
     // `next` itself as the work (it takes no argument here): no closure per request.
     RequestContexts.run(context, next as () => void);
   }

@@ -190,6 +190,33 @@ export function resolveSecurityHeaders(
 /** Writes resolved headers to the Node.js response (both adapters end there). */
 export function applyHeaders(response: ServerResponse, headers: ResolvedHeaders): void {
   if (response.headersSent) return;
-  for (const name of headers.remove) response.removeHeader(name);
+  removeHeaders(response, headers);
   for (const [name, value] of headers.set) response.setHeader(name, value);
+}
+
+/**
+ * Removes the headers the configuration takes away (`X-Powered-By`...): the framework may have added one
+ * since the gate ran (Express sets `X-Powered-By` in its own first middleware, after the gate).
+ */
+export function removeHeaders(response: ServerResponse, headers: ResolvedHeaders): void {
+  if (response.headersSent) return;
+  for (const name of headers.remove) response.removeHeader(name);
+}
+
+/** Set on a Node.js response once the server's gate wrote its security headers and request id. */
+const WRITTEN_BY_GATE = Symbol('zero-trust:security-headers-written');
+
+/** Records that the app-wide headers are on `response` (the server gate, before the framework routes). */
+export function markHeadersWritten(response: ServerResponse): void {
+  (response as ServerResponse & { [WRITTEN_BY_GATE]?: true })[WRITTEN_BY_GATE] = true;
+}
+
+/**
+ * Whether the gate already wrote the app-wide headers: the middleware then does not write the same
+ * twelve again (issue 16: each `setHeader` is a validated name and value), only removes what the
+ * framework added since. A request the gate did not see (an adapter's `inject()`, a server the gate
+ * could not be put on) gets them all from the middleware.
+ */
+export function headersWritten(response: ServerResponse): boolean {
+  return (response as ServerResponse & { [WRITTEN_BY_GATE]?: true })[WRITTEN_BY_GATE] === true;
 }

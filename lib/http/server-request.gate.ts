@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestContexts } from '../core/request-context.js';
 import { REQUEST_ID_HEADER } from './http.constants.js';
 import type { HttpConfig } from './http.options.js';
-import { applyHeaders } from './security-headers.js';
+import { applyHeaders, markHeadersWritten } from './security-headers.js';
 
 type RequestListener = (this: unknown, request: IncomingMessage, response: ServerResponse) => void;
 
@@ -67,6 +67,7 @@ export class ServerRequestGate {
       const context = RequestContexts.create(request, this.config.clientIp.resolve(request));
       response.setHeader(REQUEST_ID_HEADER, context.requestId);
       applyHeaders(response, this.config.headers);
+      markHeadersWritten(response);
     } catch (error) {
       // A throw here would escape the server's event emitter and end the process; the middleware writes
       // the headers again for every request the framework routes.

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { ServerResponse } from 'node:http';
 import { DEFAULT_SECURITY_HEADERS } from '../../lib/http/security-headers.js';
 import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +98,22 @@ describe.each(PLATFORMS)('security headers on every response (%s)', (platform) =
     const response = await request(app.getHttpServer()).get('/open').set('X-Request-Id', 'forged-by-client').expect(200);
     expect(response.headers['x-request-id']).not.toContain('forged');
   });
+
+  it('writes each header once per request: the server gate writes them, the middleware does not repeat them (issue 16)', async () => {
+    const calls = new Map<string, number>();
+    const original = ServerResponse.prototype.setHeader;
+    ServerResponse.prototype.setHeader = function (this: ServerResponse, name: string, value: number | string | readonly string[]) {
+      calls.set(name.toLowerCase(), (calls.get(name.toLowerCase()) ?? 0) + 1);
+      return original.call(this, name, value);
+    };
+    try {
+      expectSecurityHeaders(await request(app.getHttpServer()).get('/me').set('Authorization', `Bearer ${token()}`).expect(200));
+    } finally {
+      ServerResponse.prototype.setHeader = original;
+    }
+    for (const name of [...Object.keys(DEFAULT_SECURITY_HEADERS), 'X-Request-Id']) expect(calls.get(name.toLowerCase()), name).toBe(1);
+  });
+
 });
 
 describe('app-wide header overrides', () => {
@@ -112,6 +129,20 @@ describe('app-wide header overrides', () => {
         expect(response.headers['cross-origin-embedder-policy']).toBeUndefined();
         expect(response.headers['x-frame-options']).toBe('DENY');
       }
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('security headers without the server gate', () => {
+  it("are still written when no server gate saw the request (Fastify's inject())", async () => {
+    const { app } = await createProbeApp('fastify', { keys: [{ kid: 'k1', alg: 'ES256', privateKey }] });
+    try {
+      const injected = await (app.getHttpAdapter().getInstance() as { inject(options: object): Promise<{ statusCode: number; headers: Record<string, string> }> }).inject({ method: 'GET', url: '/open' });
+      expect(injected.statusCode).toBe(200);
+      for (const [name, value] of Object.entries(DEFAULT_SECURITY_HEADERS)) expect(injected.headers[name.toLowerCase()], name).toBe(value);
+      expect(injected.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     } finally {
       await app.close();
     }
